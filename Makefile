@@ -1,0 +1,41 @@
+# AI-wegwijzer: `make run` sets up and serves, `make test` sets up and tests.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export WEGWIJZER_DATA_DIR ?= data
+
+.PHONY: setup index run test lint bench clean
+
+# Install once; again only when the dependency files change.
+$(STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# the CPU build of torch first, or pip pulls a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Incremental: re-embeds only what changed (nothing, on a second run).
+index: setup
+	$(BIN)/wegwijzer ingest
+
+run: index
+	$(BIN)/wegwijzer serve
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) data tests/artifacts

