@@ -11,6 +11,7 @@ sharing a Chroma server all see the same active generation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -162,10 +163,8 @@ class ChunkStore:
         return self._client.get_collection(name, embedding_function=None)
 
     def drop(self, name: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # already gone
             self._client.delete_collection(name)
-        except Exception:  # already gone
-            pass
 
     def remove_stale_generations(self, keep: str | None) -> list[str]:
         """Delete generations other than ``keep`` (left by crashes or superseded)."""
