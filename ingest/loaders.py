@@ -55,10 +55,13 @@ def _decode_text(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        best = from_bytes(data).best()
-        if best is None:
-            raise LoadError("the text encoding could not be recognised") from None
-        text = str(best)
+        try:  # Western European Windows text: the usual non-UTF-8 case for Dutch files
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            best = from_bytes(data).best()
+            if best is None:
+                raise LoadError("the text encoding could not be recognised") from None
+            text = str(best)
     control = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if control > 0.05 * min(len(text), 8192):
         raise LoadError("this looks like a binary file, not text")

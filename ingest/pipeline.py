@@ -118,7 +118,17 @@ def run_ingest(
     report.removed = sorted(set(old_docs) - current_ids)
     report.unchanged = sorted(keep)
 
-    if previous is not None and compatible and not todo and not report.removed:
+    prepared: list[tuple[SourceFile, list[Chunk]]] = []
+    for source in todo:
+        try:
+            prepared.append(chunk_document(source, settings))
+        except (LoadError, OSError) as exc:
+            report.problems[source.meta.file] = str(exc)
+            old = old_docs.get(source.meta.id)
+            if old is not None:  # keep the version we had rather than lose it
+                keep[old.doc_id] = old
+
+    if previous is not None and compatible and not prepared and not report.removed:
         store.remove_stale_generations(keep=previous.collection)
         return _finish(report, previous, started)
 
@@ -127,24 +137,13 @@ def run_ingest(
         if previous is not None and keep:
             store.copy_documents(store.collection(previous.collection), generation, sorted(keep))
         new_docs = dict(keep)
-        for index, source in enumerate(todo, start=1):
+        for index, (source, chunks) in enumerate(prepared, start=1):
             if progress:
-                progress(source.meta.file, index, len(todo))
-            try:
-                source_with_meta, chunks = chunk_document(source, settings)
-            except (LoadError, OSError) as exc:
-                report.problems[source.meta.file] = str(exc)
-                old = old_docs.get(source.meta.id)
-                if old is not None and previous is not None:  # keep what we had
-                    store.copy_documents(
-                        store.collection(previous.collection), generation, [old.doc_id]
-                    )
-                    new_docs[old.doc_id] = old
-                continue
+                progress(source.meta.file, index, len(prepared))
             vectors = embeddings.embed_documents([search_text(chunk) for chunk in chunks])
             store.add_chunks(generation, chunks, vectors)
             report.chunks_embedded += len(chunks)
-            new_docs[source.meta.id] = _document_state(source_with_meta, len(chunks))
+            new_docs[source.meta.id] = _document_state(source, len(chunks))
             (report.updated if source.meta.id in old_docs else report.added).append(source.meta.id)
         state = IndexState(
             collection=generation.name,

@@ -1,0 +1,1 @@
+"""Evaluation: golden questions, retrieval and answer metrics, reports."""
