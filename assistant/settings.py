@@ -50,8 +50,14 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, le=1024)
 
     # --- chunking --------------------------------------------------------
-    chunk_size: int = Field(1000, ge=200, le=8000, description="Max characters per chunk.")
-    chunk_overlap: int = Field(150, ge=0, le=2000)
+    chunk_size: int = Field(800, ge=200, le=8000, description="Max characters per chunk.")
+    chunk_overlap: int = Field(120, ge=0, le=2000)
+    window_chars: int = Field(
+        300,
+        ge=0,
+        le=4000,
+        description="Also embed sub-passages of about this size (0 = off); hits map to chunks.",
+    )
 
     # --- retrieval -------------------------------------------------------
     search_mode: Literal["hybrid", "vector", "keyword"] = "hybrid"
@@ -61,6 +67,9 @@ class Settings(BaseSettings):
     keyword_weight: float = Field(1.0, ge=0.0)
     reranker_model: Path | None = Field(
         None, description="Local CrossEncoder model path; reranking is off when unset."
+    )
+    synonyms_file: Path | None = Field(
+        None, description="Synonym groups for keyword search; default corpus/synonyms.yaml."
     )
     reranker_candidates: int = Field(20, ge=1, le=200)
     max_k: int = Field(50, ge=1, le=200)
@@ -81,6 +90,10 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Where the embedded Chroma database lives."""
         return self.data_dir / "index"
+
+    @property
+    def synonyms_path(self) -> Path:
+        return self.synonyms_file or self.corpus_dir / "synonyms.yaml"
 
     @property
     def is_e5_model(self) -> bool:
@@ -106,4 +119,4 @@ class Settings(BaseSettings):
     @property
     def chunking_id(self) -> str:
         """Identifies the chunking: a change here forces a re-chunk and re-embed."""
-        return f"size={self.chunk_size};overlap={self.chunk_overlap}"
+        return f"size={self.chunk_size};overlap={self.chunk_overlap};window={self.window_chars}"

@@ -16,7 +16,7 @@ from ingest.documents import DocumentMeta, SourceFile, sha256_bytes
 from ingest.loaders import SUPPORTED_EXTENSIONS
 
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml")
-IGNORED_NAMES = {*MANIFEST_NAMES, "README.md", ".gitkeep"}
+IGNORED_NAMES = {*MANIFEST_NAMES, "synonyms.yaml", "README.md", ".gitkeep"}
 
 
 class ManifestError(Exception):

@@ -54,6 +54,19 @@ def chunk_sections(
     return chunks
 
 
+def split_windows(text: str, window_chars: int) -> list[str]:
+    """Sub-passages of a chunk for sharper vector matches; none for short chunks."""
+    if window_chars <= 0 or len(text) <= window_chars * 1.5:
+        return []
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=window_chars,
+        chunk_overlap=window_chars // 5,
+        separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
+        keep_separator="end",
+    )
+    return [piece for piece in splitter.split_text(text) if piece.strip()]
+
+
 def _merge_small_sections(sections: list[Section], chunk_size: int) -> list[_Block]:
     """Join consecutive sections on one page and under one top heading while they fit."""
     blocks: list[_Block] = []

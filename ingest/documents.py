@@ -69,6 +69,7 @@ class Chunk:
             "page": self.page if self.page is not None else -1,
             "position": self.position,
             "content_hash": self.content_hash,
+            "kind": "chunk",
         }
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.settings import Settings
 from ingest.catalog import discover, with_derived_title
-from ingest.chunking import PIPELINE_VERSION, chunk_sections
+from ingest.chunking import PIPELINE_VERSION, chunk_sections, split_windows
 from ingest.cleaning import clean_text
 from ingest.documents import Chunk, Page, SourceFile
 from ingest.loaders import SUPPORTED_EXTENSIONS, LoadError, load_file
@@ -140,8 +140,17 @@ def run_ingest(
         for index, (source, chunks) in enumerate(prepared, start=1):
             if progress:
                 progress(source.meta.file, index, len(prepared))
-            vectors = embeddings.embed_documents([search_text(chunk) for chunk in chunks])
-            store.add_chunks(generation, chunks, vectors)
+            windows = [
+                (chunk, index, text)
+                for chunk in chunks
+                for index, text in enumerate(split_windows(chunk.text, settings.window_chars))
+            ]
+            vectors = embeddings.embed_documents(
+                [search_text(chunk) for chunk in chunks]
+                + [search_text(replace(chunk, text=text)) for chunk, _, text in windows]
+            )
+            store.add_chunks(generation, chunks, vectors[: len(chunks)])
+            store.add_windows(generation, windows, vectors[len(chunks) :])
             report.chunks_embedded += len(chunks)
             new_docs[source.meta.id] = _document_state(source, len(chunks))
             (report.updated if source.meta.id in old_docs else report.added).append(source.meta.id)

@@ -18,7 +18,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.retrieval.fusion import reciprocal_rank_fusion
 from assistant.retrieval.hits import SearchHit
-from assistant.retrieval.keyword import KeywordIndex
+from assistant.retrieval.keyword import KeywordIndex, load_synonyms
 from assistant.retrieval.rerank import Reranker
 from assistant.settings import Settings
 from ingest.pipeline import search_text
@@ -98,7 +98,7 @@ class SearchService:
             chunks=chunks,
             position={chunk.chunk_id: i for i, chunk in enumerate(chunks)},
             doc_of=np.array([chunk.metadata.get("doc_id", "") for chunk in chunks], dtype=object),
-            keywords=KeywordIndex(texts),
+            keywords=KeywordIndex(texts, load_synonyms(self._settings.synonyms_path)),
         )
 
     # --- search ------------------------------------------------------------
