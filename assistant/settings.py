@@ -75,6 +75,22 @@ class Settings(BaseSettings):
     max_k: int = Field(50, ge=1, le=200)
     max_query_chars: int = Field(2000, ge=10, le=100_000)
 
+    # --- language model ----------------------------------------------------
+    llm_backend: Literal["auto", "embedded", "ollama"] = Field(
+        "auto", description="auto: Ollama when it answers, else the embedded model."
+    )
+    model_dir: Path | None = Field(
+        None, description="Where the embedded model file lives; default <data_dir>/models."
+    )
+    llm_threads: int = Field(2, ge=1, le=64, description="CPU threads for the embedded model.")
+    llm_context_tokens: int = Field(4096, ge=512, le=131072)
+    llm_max_answer_tokens: int = Field(512, ge=16, le=8192)
+    llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
+    ollama_host: str = "http://127.0.0.1:11434"
+    ollama_model: str = "qwen2.5:7b-instruct"
+    ollama_num_ctx: int = Field(8192, ge=512, le=131072)
+    ollama_timeout_s: float = Field(120.0, gt=0)
+
     # --- server ----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -90,6 +106,11 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Where the embedded Chroma database lives."""
         return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where the embedded model file is assembled."""
+        return self.model_dir or self.data_dir / "models"
 
     @property
     def synonyms_path(self) -> Path:

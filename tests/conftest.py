@@ -20,15 +20,22 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 
 
+# The embedded model is assembled once by `make setup` into the repo's data dir;
+# tests share that file instead of assembling 1.1 GB per temporary data dir.
+SHARED_MODEL_DIR = REPO / "data" / "models"
+
+
 def make_settings(tmp: Path, corpus_dir: Path, **overrides: object) -> Settings:
-    """Settings that touch only ``tmp`` (no .env, no environment)."""
-    return Settings(
-        _env_file=None,
-        data_dir=tmp / "data",
-        corpus_dir=corpus_dir,
-        embedding_threads=1,
-        **overrides,
-    )
+    """Settings that touch only ``tmp`` (no .env, no environment), with the shared model."""
+    values: dict[str, object] = {
+        "data_dir": tmp / "data",
+        "corpus_dir": corpus_dir,
+        "embedding_threads": 1,
+        "llm_threads": 1,
+        "model_dir": SHARED_MODEL_DIR,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
 
 
 def free_port() -> int:

@@ -1,0 +1,1 @@
+"""LLM backends: the embedded llama.cpp model and Ollama, behind LangChain's chat model."""

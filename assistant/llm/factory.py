@@ -1,0 +1,77 @@
+"""Choose and build the chat model: Ollama in production, the embedded model otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from langchain_core.language_models import BaseChatModel
+
+from assistant.llm.model_file import ensure_model_file
+from assistant.settings import Settings
+
+
+class LLMUnavailable(RuntimeError):
+    """The configured language model cannot be used right now."""
+
+
+@dataclass
+class ChatModel:
+    """A LangChain chat model plus what the model register and audit log need."""
+
+    model: BaseChatModel
+    backend: str
+    name: str
+
+
+def ollama_available(settings: Settings, timeout: float = 1.5) -> bool:
+    """True when the Ollama server answers and has the configured model."""
+    try:
+        response = httpx.get(f"{settings.ollama_host.rstrip('/')}/api/tags", timeout=timeout)
+        response.raise_for_status()
+    except (httpx.HTTPError, ValueError):
+        return False
+    names = {model.get("name", "") for model in response.json().get("models", [])}
+    wanted = settings.ollama_model
+    return wanted in names or f"{wanted}:latest" in names
+
+
+def create_chat_model(settings: Settings) -> ChatModel:
+    """The configured backend; with ``auto``, Ollama when it answers, else embedded."""
+    backend = settings.llm_backend
+    if backend == "auto":
+        backend = "ollama" if ollama_available(settings) else "embedded"
+    if backend == "ollama":
+        return _ollama(settings)
+    return _embedded(settings)
+
+
+def _ollama(settings: Settings) -> ChatModel:
+    from langchain_ollama import ChatOllama
+
+    model = ChatOllama(
+        base_url=settings.ollama_host,
+        model=settings.ollama_model,
+        num_ctx=settings.ollama_num_ctx,  # Ollama's default window truncates RAG context
+        num_predict=settings.llm_max_answer_tokens,
+        temperature=settings.llm_temperature,
+        client_kwargs={"timeout": settings.ollama_timeout_s},
+    )
+    return ChatModel(model=model, backend="ollama", name=settings.ollama_model)
+
+
+def _embedded(settings: Settings) -> ChatModel:
+    from langchain_community.chat_models import ChatLlamaCpp
+
+    path = ensure_model_file(settings.models_dir)
+    model = ChatLlamaCpp(
+        model_path=str(path),
+        n_ctx=settings.llm_context_tokens,
+        n_threads=settings.llm_threads,
+        n_batch=256,
+        max_tokens=settings.llm_max_answer_tokens,
+        temperature=settings.llm_temperature,
+        repeat_penalty=1.05,
+        verbose=False,
+    )
+    return ChatModel(model=model, backend="embedded", name=path.stem)
