@@ -104,6 +104,56 @@ def search(
         out.print()
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in Dutch or English.")],
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Continue this conversation id.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON like /api/chat.")] = False,
+) -> None:
+    """Answer a question from the documents, with numbered citations."""
+    from rich.live import Live
+    from rich.text import Text
+
+    from assistant.conversations import UnknownConversation
+    from assistant.generation.answer_service import InvalidMessage
+    from assistant.llm.factory import LLMUnavailable
+    from assistant.retrieval.search_service import IndexNotReady
+    from assistant.services import build_services
+
+    services = build_services(_settings())
+    out = Console()
+    result = None
+    streamed = ""
+    try:
+        # the text appears while it is generated, then makes way for the checked answer
+        with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
+            for event in services.answers.stream(question, conversation):
+                if event.kind == "token":
+                    streamed += str(event.data)
+                    live.update(Text(streamed, style="dim"))
+                elif event.kind == "done":
+                    result = event.data
+    except (InvalidMessage, UnknownConversation, IndexNotReady, LLMUnavailable) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    assert result is not None
+    if as_json:
+        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
+    out.print(result.answer, markup=False, highlight=False)
+    for citation in result.citations:
+        where = " · ".join(
+            part
+            for part in (citation["section"], f"p. {citation['page']}" if citation["page"] else "")
+            if part
+        )
+        out.print(f"[bold][{citation['n']}][/bold] {citation['title']}  [dim]{where}[/dim]")
+    out.print(f"[dim]gesprek {result.conversation_id}[/dim]")
+
+
 model_app = typer.Typer(help="The embedded language model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.conversations import ConversationStore
+from assistant.generation.answer_service import AnswerService
+from assistant.llm.provider import LLMProvider
 from assistant.retrieval.rerank import CrossEncoderReranker, Reranker
 from assistant.retrieval.search_service import SearchService
 from assistant.settings import Settings
@@ -15,12 +18,15 @@ from ingest.store import ChunkStore
 
 @dataclass
 class Services:
-    """Everything a request needs, created at start-up."""
+    """Everything a request needs, created at start-up (the LLM loads on first use)."""
 
     settings: Settings
     store: ChunkStore
     embeddings: Embeddings
     search: SearchService
+    llm: LLMProvider
+    conversations: ConversationStore
+    answers: AnswerService
 
 
 def build_services(settings: Settings) -> Services:
@@ -31,4 +37,15 @@ def build_services(settings: Settings) -> Services:
     if settings.reranker_model is not None:
         reranker = CrossEncoderReranker(settings.reranker_model, settings.torch_threads)
     search = SearchService(settings, store, embeddings, reranker)
-    return Services(settings=settings, store=store, embeddings=embeddings, search=search)
+    llm = LLMProvider(settings)
+    conversations = ConversationStore(settings.conversations_path)
+    answers = AnswerService(settings, search, llm, conversations)
+    return Services(
+        settings=settings,
+        store=store,
+        embeddings=embeddings,
+        search=search,
+        llm=llm,
+        conversations=conversations,
+        answers=answers,
+    )

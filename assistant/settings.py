@@ -91,6 +91,24 @@ class Settings(BaseSettings):
     ollama_num_ctx: int = Field(8192, ge=512, le=131072)
     ollama_timeout_s: float = Field(120.0, gt=0)
 
+    # --- answers -----------------------------------------------------------
+    prompt_version: str = Field("v1", pattern=r"^v\d+$")
+    answer_passages: int = Field(3, ge=1, le=20, description="Passages the model reads.")
+    passage_max_chars: int = Field(450, ge=100, le=4000)
+    refusal_min_similarity: float = Field(
+        0.845,
+        ge=0.0,
+        le=1.0,
+        description="Below this top cosine similarity a Dutch question is refused unasked.",
+    )
+    refusal_min_similarity_other_language: float = Field(
+        0.80, ge=0.0, le=1.0, description="The same for questions in other languages."
+    )
+    citation_support_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    history_turns: int = Field(3, ge=0, le=20)
+    max_message_chars: int = Field(4000, ge=10, le=100_000)
+    answer_cache: bool = True
+
     # --- server ----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -111,6 +129,10 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Where the embedded model file is assembled."""
         return self.model_dir or self.data_dir / "models"
+
+    @property
+    def conversations_path(self) -> Path:
+        return self.data_dir / "conversations.sqlite"
 
     @property
     def synonyms_path(self) -> Path:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from assistant import __version__
-from assistant.api.routes import health, search
+from assistant.api.routes import chat, health, search
 from assistant.services import Services, build_services
 from assistant.settings import Settings
 
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health.router)
     app.include_router(search.router)
+    app.include_router(chat.router)
     return app
 
 

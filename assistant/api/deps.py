@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from assistant.generation.answer_service import AnswerService
 from assistant.retrieval.search_service import SearchService
 from assistant.services import Services
 from assistant.settings import Settings
@@ -19,6 +20,10 @@ def get_settings(services: Annotated[Services, Depends(get_services)]) -> Settin
     return services.settings
 
 
+def get_answer_service(services: Annotated[Services, Depends(get_services)]) -> AnswerService:
+    return services.answers
+
+
 def get_search_service(services: Annotated[Services, Depends(get_services)]) -> SearchService:
     return services.search
 
@@ -26,3 +31,4 @@ def get_search_service(services: Annotated[Services, Depends(get_services)]) -> 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
+AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]

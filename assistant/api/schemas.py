@@ -38,7 +38,11 @@ class DocumentInfo(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: str = Field(..., description="'ok', or 'empty' before the first ingest.")
+    status: str = Field(
+        ...,
+        description="'ok'; 'empty' before the first ingest; 'degraded' when the LLM is down.",
+    )
+    llm: dict = Field(default_factory=dict, description="LLM backend and its availability.")
     documents: int
     chunks: int
     corpus_version: str | None = None
@@ -49,3 +53,48 @@ class HealthResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(..., description="De vraag van de gebruiker.")
+    conversation_id: str | None = Field(None, description="Vervolg op een eerder gesprek.")
+    stream: bool = Field(False, description="Antwoord als Server-Sent Events.")
+
+
+class CitationOut(BaseModel):
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    text: str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Timings(BaseModel):
+    retrieval: int
+    generation: int
+    total: int
+
+
+class ChatResponse(BaseModel):
+    conversation_id: str
+    message_id: str
+    answer: str
+    refused: bool
+    citations: list[CitationOut]
+    model: str
+    usage: Usage
+    timings_ms: Timings
+    standalone_question: str = ""
+    language: str = "nl"
+    refusal_reason: str | None = None
+    fallback: str | None = Field(None, description="'extractive' when sentences were quoted.")
+    cached: bool = False
+    prompt_version: str = ""
+    unsupported_sentences: int = 0

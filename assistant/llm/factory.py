@@ -23,6 +23,25 @@ class ChatModel:
     backend: str
     name: str
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text``: exact for the embedded model, an estimate for Ollama."""
+        client = getattr(self.model, "client", None)
+        if self.backend == "embedded" and client is not None:
+            return len(client.tokenize(text.encode("utf-8"), add_bos=False))
+        return len(text) // 3 + 1
+
+    def short_answer_kwargs(self, max_tokens: int) -> dict:
+        """Call options for a short, deterministic reply (the follow-up rewrite)."""
+        if self.backend == "ollama":
+            return {"options": {"num_predict": max_tokens, "temperature": 0.0}}
+        return {"max_tokens": max_tokens, "temperature": 0.0}
+
+    def json_schema_kwargs(self, schema: dict) -> dict:
+        """Call options that hold the model's output to a JSON schema."""
+        if self.backend == "ollama":
+            return {"format": schema}
+        return {"response_format": {"type": "json_object", "schema": schema}}
+
 
 def ollama_available(settings: Settings, timeout: float = 1.5) -> bool:
     """True when the Ollama server answers and has the configured model."""
@@ -42,11 +61,11 @@ def create_chat_model(settings: Settings) -> ChatModel:
     if backend == "auto":
         backend = "ollama" if ollama_available(settings) else "embedded"
     if backend == "ollama":
-        return _ollama(settings)
-    return _embedded(settings)
+        return create_ollama_model(settings)
+    return create_embedded_model(settings)
 
 
-def _ollama(settings: Settings) -> ChatModel:
+def create_ollama_model(settings: Settings) -> ChatModel:
     from langchain_ollama import ChatOllama
 
     model = ChatOllama(
@@ -60,7 +79,7 @@ def _ollama(settings: Settings) -> ChatModel:
     return ChatModel(model=model, backend="ollama", name=settings.ollama_model)
 
 
-def _embedded(settings: Settings) -> ChatModel:
+def create_embedded_model(settings: Settings) -> ChatModel:
     from langchain_community.chat_models import ChatLlamaCpp
 
     path = ensure_model_file(settings.models_dir)

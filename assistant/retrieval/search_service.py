@@ -40,6 +40,14 @@ class UnknownDocuments(ValueError):
         self.known = known
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """Search hits and the top vector similarity (0 when vector search is off)."""
+
+    hits: list[SearchHit]
+    top_similarity: float
+
+
 @dataclass
 class _Snapshot:
     state: IndexState
@@ -104,6 +112,10 @@ class SearchService:
     # --- search ------------------------------------------------------------
     def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None) -> list[SearchHit]:
         """The ``k`` best chunks for ``query``, optionally within ``doc_ids``."""
+        return self.retrieve(query, k, doc_ids).hits
+
+    def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None) -> Retrieval:
+        """Hits plus the best vector similarity: how close the corpus comes to the query."""
         snapshot = self._current()
         assert snapshot is not None
         if doc_ids:
@@ -114,11 +126,13 @@ class SearchService:
         n = max(settings.candidates_per_retriever, k)
         rankings: list[list[str]] = []
         weights: list[float] = []
+        top_similarity = 0.0
         if settings.search_mode in ("hybrid", "vector"):
             vector = self._embeddings.embed_query(query)
             found = self._store.query(snapshot.collection, vector, n, doc_ids)
             rankings.append([chunk_id for chunk_id, _ in found])
             weights.append(settings.vector_weight)
+            top_similarity = found[0][1] if found else 0.0
         if settings.search_mode in ("hybrid", "keyword"):
             mask = np.isin(snapshot.doc_of, doc_ids) if doc_ids else None
             found_kw = snapshot.keywords.search(query, n, mask)
@@ -133,7 +147,7 @@ class SearchService:
         ]
         if self._reranker is not None:
             hits = self._reranker.rerank(query, hits)
-        return hits[:k]
+        return Retrieval(hits=hits[:k], top_similarity=top_similarity)
 
 
 def _hit(stored: StoredChunk, score: float) -> SearchHit:

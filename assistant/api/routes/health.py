@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assistant.api.deps import SearchServiceDep, SettingsDep
+from assistant.api.deps import SearchServiceDep, ServicesDep, SettingsDep
 from assistant.api.schemas import DocumentInfo, HealthResponse
 
 router = APIRouter(prefix="/api", tags=["status"])
 
 
 @router.get("/health", response_model=HealthResponse)
-def health(search: SearchServiceDep, settings: SettingsDep) -> HealthResponse:
-    """Whether the assistant is up, and what its index holds."""
+def health(
+    search: SearchServiceDep, settings: SettingsDep, services: ServicesDep
+) -> HealthResponse:
+    """Whether the assistant is up, what its index holds, and whether the LLM can answer."""
     state = search.state()
+    llm = services.llm.status()
     store = (
         f"chroma-http://{settings.chroma_host}:{settings.chroma_port}"
         if settings.chroma_mode == "http"
         else "chroma-embedded"
     )
     return HealthResponse(
-        status="ok" if state else "empty",
+        status=("ok" if llm["available"] else "degraded") if state else "empty",
+        llm=llm,
         documents=len(state.documents) if state else 0,
         chunks=state.chunk_count if state else 0,
         corpus_version=state.corpus_version if state else None,

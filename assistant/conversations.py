@@ -1,0 +1,130 @@
+"""Conversations kept server-side in SQLite (WAL): a crash loses no finished message."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content TEXT NOT NULL,
+    standalone_question TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, created_at);
+CREATE TABLE IF NOT EXISTS answer_cache (
+    key TEXT PRIMARY KEY,
+    response TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
+class UnknownConversation(KeyError):
+    """No conversation with this id exists."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier question and answer of a conversation."""
+
+    question: str
+    answer: str
+
+
+class ConversationStore:
+    """Conversations, messages and the answer cache in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._path, timeout=10)
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def create(self) -> str:
+        conversation_id = uuid.uuid4().hex
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO conversations VALUES (?, ?)", (conversation_id, time.time()))
+        return conversation_id
+
+    def exists(self, conversation_id: str) -> bool:
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+        return row is not None
+
+    def history(self, conversation_id: str, turns: int) -> list[Turn]:
+        """The last ``turns`` question/answer pairs, oldest first."""
+        if not self.exists(conversation_id):
+            raise UnknownConversation(conversation_id)
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT role, content FROM messages WHERE conversation_id = ? "
+                "ORDER BY created_at DESC LIMIT ?",
+                (conversation_id, turns * 2),
+            ).fetchall()
+        rows.reverse()
+        pairs: list[Turn] = []
+        question: str | None = None
+        for role, content in rows:
+            if role == "user":
+                question = content
+            elif question is not None:
+                pairs.append(Turn(question, content))
+                question = None
+        return pairs
+
+    def add_exchange(
+        self,
+        conversation_id: str,
+        question: str,
+        standalone_question: str,
+        answer: str,
+        metadata: dict,
+    ) -> str:
+        """Store a question and its answer; returns the answer's message id."""
+        message_id = uuid.uuid4().hex
+        now = time.time()
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "INSERT INTO messages VALUES (?, ?, 'user', ?, ?, '{}', ?)",
+                (uuid.uuid4().hex, conversation_id, question, standalone_question, now),
+            )
+            db.execute(
+                "INSERT INTO messages VALUES (?, ?, 'assistant', ?, NULL, ?, ?)",
+                (message_id, conversation_id, answer, json.dumps(metadata), now + 1e-6),
+            )
+        return message_id
+
+    # --- answer cache ------------------------------------------------------
+    def cached(self, key: str) -> dict | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT response FROM answer_cache WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def cache(self, key: str, response: dict) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "INSERT OR REPLACE INTO answer_cache VALUES (?, ?, ?)",
+                (key, json.dumps(response, ensure_ascii=False), time.time()),
+            )

@@ -1,0 +1,1 @@
+"""From a question to a verified, cited answer: prompts, context, generation, citations."""

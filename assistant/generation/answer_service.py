@@ -1,0 +1,370 @@
+"""The path of a question, top to bottom.
+
+    message ─► standalone question (history) ─► cache? ─► retrieval ─► confident?
+        no  ─► refusal, without asking the model
+        yes ─► passages within a token budget ─► prompt ─► model (JSON sentences,
+               streamed) ─► citation check ─► [extractive fallback] ─► answer
+               ─► stored in the conversation, cached
+
+``stream`` yields events as they happen (``token`` deltas, then ``citations``,
+then ``done``); ``answer`` runs the same path and returns the final result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from assistant.conversations import ConversationStore, Turn
+from assistant.generation.citations import (
+    CheckedSentence,
+    Citation,
+    render_answer,
+    verify_citations,
+)
+from assistant.generation.context import Passage, select_passages
+from assistant.generation.extractive import extractive_answer
+from assistant.generation.language import detect_language
+from assistant.generation.prompts import PromptSet, load_prompts
+from assistant.generation.structured import ANSWER_SCHEMA, parse_partial, visible_text
+from assistant.llm.factory import ChatModel, LLMUnavailable
+from assistant.llm.provider import LLMProvider
+from assistant.retrieval.search_service import SearchService
+from assistant.settings import Settings
+
+PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
+CONDENSE_MAX_TOKENS = 80
+_MODEL_SAYS_NOT_FOUND = re.compile(
+    r"(niet|geen)\b.{0,40}\b(in de|uit de)\s+(documenten|passages|bronnen)|"
+    r"not\b.{0,40}\b(in the)\s+(documents|passages|sources)",
+    re.IGNORECASE,
+)
+
+
+class InvalidMessage(ValueError):
+    """The message cannot be answered as it is; the text is for the user (Dutch)."""
+
+
+@dataclass
+class AnswerResult:
+    """The /api/chat response body."""
+
+    conversation_id: str
+    message_id: str
+    answer: str
+    refused: bool
+    citations: list[dict]
+    model: str
+    usage: dict[str, int]
+    timings_ms: dict[str, int]
+    standalone_question: str = ""
+    language: str = "nl"
+    refusal_reason: str | None = None
+    fallback: str | None = None
+    cached: bool = False
+    prompt_version: str = ""
+    unsupported_sentences: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class AnswerEvent:
+    """One streamed event: ``token`` (text delta), ``citations``, ``done``."""
+
+    kind: str
+    data: object = None
+
+
+@dataclass
+class _Draft:
+    """What generation produced before it becomes an ``AnswerResult``."""
+
+    sentences: list[CheckedSentence] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    refusal_reason: str | None = None
+    fallback: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class AnswerService:
+    """Answers questions from the documents with verified citations."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        search: SearchService,
+        llm: LLMProvider,
+        conversations: ConversationStore,
+    ) -> None:
+        self._settings = settings
+        self._search = search
+        self._llm = llm
+        self._conversations = conversations
+        self._prompts: PromptSet = load_prompts(settings.prompt_version)
+        self._generation_lock = threading.Lock()  # one generation at a time per model
+
+    @property
+    def prompts(self) -> PromptSet:
+        return self._prompts
+
+    def answer(self, message: str, conversation_id: str | None = None) -> AnswerResult:
+        """The final answer, without streaming."""
+        result = None
+        for event in self.stream(message, conversation_id):
+            if event.kind == "done":
+                result = event.data
+        assert isinstance(result, AnswerResult)
+        return result
+
+    def stream(
+        self,
+        message: str,
+        conversation_id: str | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Iterator[AnswerEvent]:
+        """Answer ``message``; raises ``InvalidMessage``, ``UnknownConversation``,
+        ``IndexNotReady`` or ``LLMUnavailable`` before the first event."""
+        started = time.perf_counter()
+        question = self._validated(message)
+        if conversation_id is not None:
+            history = self._conversations.history(conversation_id, self._settings.history_turns)
+        else:
+            history, conversation_id = [], self._conversations.create()
+        language = detect_language(question)
+        chat = self._llm.current()
+        standalone = self._standalone(question, history, chat) if history else question
+
+        key = self._cache_key(standalone, language, chat)
+        cached = self._conversations.cached(key) if self._settings.answer_cache else None
+        if cached is not None:
+            yield from self._replay(cached, question, standalone, conversation_id, started)
+            return
+
+        retrieval_started = time.perf_counter()
+        retrieval = self._search.retrieve(standalone, k=self._settings.answer_passages)
+        retrieval_ms = _ms(retrieval_started)
+        draft = _Draft()
+        generation_started = time.perf_counter()
+        if not retrieval.hits or retrieval.top_similarity < self._min_similarity(language):
+            draft.refusal_reason = "retrieval_not_confident"
+        else:
+            yield from self._generate(standalone, language, retrieval.hits, chat, draft, cancelled)
+        generation_ms = _ms(generation_started)
+
+        if draft.refusal_reason:
+            answer_text, citations = self._prompts.text(language, "not_found").strip(), []
+        else:
+            answer_text, citations = render_answer(
+                draft.sentences, draft.passages, self._prompts.text(language, "unsupported_marker")
+            )
+        citation_dicts = [_citation_dict(c) for c in citations]
+        result = AnswerResult(
+            conversation_id=conversation_id,
+            message_id="",
+            answer=answer_text,
+            refused=draft.refusal_reason is not None,
+            citations=citation_dicts,
+            model=chat.name,
+            usage={
+                "prompt_tokens": draft.prompt_tokens,
+                "completion_tokens": draft.completion_tokens,
+            },
+            timings_ms={
+                "retrieval": retrieval_ms,
+                "generation": generation_ms,
+                "total": _ms(started),
+            },
+            standalone_question=standalone,
+            language=language,
+            refusal_reason=draft.refusal_reason,
+            fallback=draft.fallback,
+            prompt_version=self._prompts.label,
+            unsupported_sentences=sum(1 for s in draft.sentences if not s.supported),
+        )
+        result.message_id = self._store(question, standalone, result)
+        if self._settings.answer_cache and not cancelled():
+            self._conversations.cache(key, result.to_dict())
+        if draft.refusal_reason:
+            yield AnswerEvent("token", answer_text)
+        yield AnswerEvent("citations", citation_dicts)
+        yield AnswerEvent("done", result)
+
+    # --- steps ---------------------------------------------------------------
+    def _validated(self, message: str) -> str:
+        question = (message or "").strip()
+        if not question:
+            raise InvalidMessage("Je bericht is leeg. Stel een vraag over AI bij gemeenten.")
+        limit = self._settings.max_message_chars
+        if len(question) > limit:
+            raise InvalidMessage(
+                f"Je bericht is te lang ({len(question)} tekens); het maximum is {limit} tekens. "
+                "Stel een kortere vraag."
+            )
+        return question
+
+    def _min_similarity(self, language: str) -> float:
+        settings = self._settings
+        if language == "nl":
+            return settings.refusal_min_similarity
+        return settings.refusal_min_similarity_other_language
+
+    def _standalone(self, question: str, history: list[Turn], chat: ChatModel) -> str:
+        """Rewrite a follow-up into a question that retrieval understands on its own."""
+        transcript = "\n".join(
+            f"Gebruiker: {turn.question}\nAssistent: {turn.answer[:400]}" for turn in history
+        )
+        prompt = self._prompts.condense.format(history=transcript, question=question)
+        try:
+            with self._generation_lock:
+                reply = chat.model.invoke(
+                    [HumanMessage(prompt)], **chat.short_answer_kwargs(CONDENSE_MAX_TOKENS)
+                )
+            rewritten = str(reply.content).strip().strip('"').splitlines()[0].strip()
+        except (IndexError, ValueError):
+            rewritten = ""
+        if 8 <= len(rewritten) <= 400:
+            return rewritten
+        return f"{history[-1].question} {question}"  # fallback: carry the topic along
+
+    def _generate(
+        self,
+        question: str,
+        language: str,
+        hits: list,
+        chat: ChatModel,
+        draft: _Draft,
+        cancelled: Callable[[], bool],
+    ) -> Iterator[AnswerEvent]:
+        budget = (
+            self._settings.llm_context_tokens
+            - self._settings.llm_max_answer_tokens
+            - PROMPT_OVERHEAD_TOKENS
+        )
+        draft.passages = select_passages(
+            question,
+            hits,
+            budget_tokens=budget,
+            count_tokens=chat.count_tokens,
+            max_passages=self._settings.answer_passages,
+            max_chars=self._settings.passage_max_chars,
+        )
+        messages = self._messages(question, language, draft.passages)
+        draft.prompt_tokens = chat.count_tokens("\n".join(str(m.content) for m in messages))
+        raw, shown = "", ""
+        with self._generation_lock:
+            try:
+                stream = chat.model.stream(messages, **chat.json_schema_kwargs(ANSWER_SCHEMA))
+                for chunk in stream:
+                    raw += str(chunk.content)
+                    draft.completion_tokens += 1
+                    usage = getattr(chunk, "usage_metadata", None)
+                    if usage:
+                        draft.prompt_tokens = usage.get("input_tokens") or draft.prompt_tokens
+                        draft.completion_tokens = usage.get("output_tokens") or 0
+                    visible = visible_text(raw)
+                    if visible.startswith(shown) and len(visible) > len(shown):
+                        yield AnswerEvent("token", visible[len(shown) :])
+                        shown = visible
+                    if cancelled():
+                        break
+            except (ConnectionError, OSError) as exc:
+                if chat.backend == "ollama":
+                    self._llm.mark_ollama_down()
+                raise LLMUnavailable(str(exc)) from exc
+        checked = verify_citations(
+            parse_partial(raw), draft.passages, self._settings.citation_support_threshold
+        )
+        model_refused = any(_MODEL_SAYS_NOT_FOUND.search(s.text) for s in checked)
+        if model_refused or not any(s.supported for s in checked):
+            fallback = extractive_answer(question, draft.passages)
+            if fallback:
+                draft.sentences, draft.fallback = fallback, "extractive"
+            else:
+                draft.refusal_reason = "model_found_nothing"
+        else:
+            draft.sentences = checked
+
+    def _messages(self, question: str, language: str, passages: list[Passage]) -> list[BaseMessage]:
+        prompts = self._prompts
+        user = prompts.user.format(
+            passages="\n\n".join(p.prompt_block() for p in passages),
+            question=question,
+            language_instruction=prompts.text(language, "language_instruction"),
+        )
+        return [
+            SystemMessage(prompts.system),
+            HumanMessage(prompts.example_user),
+            AIMessage(prompts.example_assistant),
+            HumanMessage(user),
+        ]
+
+    def _cache_key(self, standalone: str, language: str, chat: ChatModel) -> str:
+        state = self._search.state()
+        normalised = " ".join(re.findall(r"\w+", standalone.lower()))
+        parts = [
+            normalised,
+            language,
+            state.corpus_version if state else "",
+            chat.name,
+            self._prompts.label,
+            self._settings.chunking_id,
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    def _replay(
+        self,
+        cached: dict,
+        question: str,
+        standalone: str,
+        conversation_id: str,
+        started: float,
+    ) -> Iterator[AnswerEvent]:
+        result = AnswerResult(**cached)
+        result.conversation_id = conversation_id
+        result.cached = True
+        result.standalone_question = standalone
+        result.timings_ms = {"retrieval": 0, "generation": 0, "total": _ms(started)}
+        result.usage = {"prompt_tokens": 0, "completion_tokens": 0}
+        result.message_id = self._store(question, standalone, result)
+        yield AnswerEvent("token", result.answer)
+        yield AnswerEvent("citations", result.citations)
+        yield AnswerEvent("done", result)
+
+    def _store(self, question: str, standalone: str, result: AnswerResult) -> str:
+        metadata = {
+            "refused": result.refused,
+            "refusal_reason": result.refusal_reason,
+            "citations": [c["chunk_id"] for c in result.citations],
+            "model": result.model,
+            "prompt_version": result.prompt_version,
+            "cached": result.cached,
+        }
+        return self._conversations.add_exchange(
+            result.conversation_id, question, standalone, result.answer, metadata
+        )
+
+
+def _citation_dict(citation: Citation) -> dict:
+    hit = citation.passage.hit
+    return {
+        "n": citation.n,
+        "chunk_id": hit.chunk_id,
+        "doc_id": hit.doc_id,
+        "title": hit.title,
+        "section": hit.section,
+        "page": hit.page,
+        "text": citation.passage.text,
+    }
+
+
+def _ms(since: float) -> int:
+    return round((time.perf_counter() - since) * 1000)

@@ -1,0 +1,85 @@
+"""Check every citation after generation, repair what can be repaired, mark the rest.
+
+A sentence's claimed source must be a passage that was given and that supports the
+sentence: enough of the sentence's content words (stemmed) occur in the passage.
+A wrong number is replaced by the passage that does support the sentence; a
+sentence no passage supports keeps no number and is marked as unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.generation.context import Passage
+from assistant.generation.sentences import content_terms, overlap
+from assistant.generation.structured import DraftSentence
+
+_NO_CONTENT = re.compile(r"^[\W\d_]*$")
+
+
+@dataclass
+class CheckedSentence:
+    """A sentence with the passages that support it (numbers as given to the model)."""
+
+    text: str
+    sources: list[int] = field(default_factory=list)
+    supported: bool = True
+    corrected: bool = False
+
+
+@dataclass
+class Citation:
+    """One cited passage, numbered in the order the answer first cites it."""
+
+    n: int
+    passage: Passage
+
+
+def verify_citations(
+    sentences: list[DraftSentence], passages: list[Passage], threshold: float
+) -> list[CheckedSentence]:
+    """Keep supported numbers, correct wrong ones, mark unsupported sentences."""
+    by_number = {p.n: p for p in passages}
+    passage_terms = {p.n: content_terms(p.text + " " + p.hit.section) for p in passages}
+    checked: list[CheckedSentence] = []
+    for sentence in sentences:
+        text = sentence.text.strip()
+        if not text or _NO_CONTENT.match(text):
+            continue  # "[1]" alone, "Bron:" leftovers
+        terms = content_terms(text)
+        support = {n: overlap(terms, passage_terms[n]) for n in by_number}
+        claimed = [n for n in dict.fromkeys(sentence.sources) if n in by_number]
+        kept = [n for n in claimed if support[n] >= threshold]
+        if kept:
+            checked.append(CheckedSentence(text, kept, corrected=len(kept) != len(claimed)))
+            continue
+        best = max(support, key=support.get, default=None)
+        if best is not None and support[best] >= threshold:
+            checked.append(CheckedSentence(text, [best], corrected=True))
+        else:
+            checked.append(CheckedSentence(text, [], supported=False, corrected=bool(claimed)))
+    return checked
+
+
+def render_answer(
+    sentences: list[CheckedSentence], passages: list[Passage], unsupported_marker: str
+) -> tuple[str, list[Citation]]:
+    """Answer text with [n] markers renumbered by first use, and the cited passages."""
+    by_number = {p.n: p for p in passages}
+    renumber: dict[int, int] = {}
+    parts: list[str] = []
+    for sentence in sentences:
+        numbers = [renumber.setdefault(n, len(renumber) + 1) for n in sentence.sources]
+        markers = "".join(f"[{n}]" for n in numbers) if numbers else unsupported_marker
+        parts.append(_attach(sentence.text, markers))
+    citations = [Citation(new, by_number[old]) for old, new in renumber.items()]
+    return " ".join(parts), citations
+
+
+def _attach(text: str, markers: str) -> str:
+    """Put markers before the closing punctuation: "Zo is het [1]."."""
+    match = re.search(r"[.!?:;]+$", text)
+    if match:
+        return f"{text[: match.start()]} {markers}{match.group()}"
+    return f"{text} {markers}"

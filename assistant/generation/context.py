@@ -1,0 +1,63 @@
+"""Pick what the model reads: a few short, numbered passages within a token budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.generation.sentences import content_terms, overlap, split_sentences
+from assistant.retrieval.hits import SearchHit
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A numbered source passage as the model sees it, with the hit it came from."""
+
+    n: int
+    hit: SearchHit
+    text: str
+
+    def prompt_block(self) -> str:
+        where = " — ".join(part for part in (self.hit.title, self.hit.section) if part)
+        return f"[{self.n}] ({where})\n{self.text}"
+
+
+def select_passages(
+    question: str,
+    hits: list[SearchHit],
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+    max_passages: int = 4,
+    max_chars: int = 600,
+) -> list[Passage]:
+    """The best hits, each cut to its most relevant sentences, while the budget lasts."""
+    question_terms = content_terms(question)
+    passages: list[Passage] = []
+    used = 0
+    for hit in hits[:max_passages]:
+        text = _most_relevant_sentences(hit.text, question_terms, max_chars)
+        passage = Passage(n=len(passages) + 1, hit=hit, text=text)
+        cost = count_tokens(passage.prompt_block()) + 4
+        if passages and used + cost > budget_tokens:
+            break
+        passages.append(passage)
+        used += cost
+    return passages
+
+
+def _most_relevant_sentences(text: str, question_terms: set[str], max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    sentences = split_sentences(text)
+    scored = sorted(
+        range(len(sentences)),
+        key=lambda i: (-overlap(question_terms, content_terms(sentences[i])), i),
+    )
+    chosen: list[int] = []
+    length = 0
+    for index in scored:
+        if length + len(sentences[index]) > max_chars and chosen:
+            continue
+        chosen.append(index)
+        length += len(sentences[index]) + 1
+    return " ".join(sentences[i] for i in sorted(chosen))[: max_chars + 200]

@@ -1,0 +1,62 @@
+"""Versioned prompt templates, loaded from ``assistant/prompts/`` (not strings in code).
+
+A prompt set is named by its version (``answer-v1``) and identified by a hash of
+its files, so an answer can always be traced to the exact prompt that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+PROMPT_DIR = Path(__file__).resolve().parents[1] / "prompts"
+DEFAULT_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """The templates and fixed texts of one prompt version."""
+
+    version: str
+    sha256: str
+    system: str
+    example_user: str
+    example_assistant: str
+    user: str
+    condense: str
+    texts: dict[str, dict[str, str]]
+
+    @property
+    def label(self) -> str:
+        return f"answer-{self.version}+{self.sha256[:8]}"
+
+    def text(self, language: str, key: str) -> str:
+        return self.texts.get(language, self.texts["nl"])[key]
+
+
+@cache
+def load_prompts(version: str = DEFAULT_VERSION, directory: Path = PROMPT_DIR) -> PromptSet:
+    """Read one prompt version; a missing file is an error at start-up, not at answer time."""
+    names = {
+        "system": f"answer-{version}.system.md",
+        "example_user": f"answer-{version}.example-user.md",
+        "example_assistant": f"answer-{version}.example-assistant.json",
+        "user": f"answer-{version}.user.md",
+        "condense": f"condense-{version}.md",
+        "texts": f"texts-{version}.yaml",
+    }
+    contents = {key: (directory / name).read_text(encoding="utf-8") for key, name in names.items()}
+    digest = hashlib.sha256()
+    for key in sorted(contents):
+        digest.update(contents[key].encode("utf-8"))
+    texts = yaml.safe_load(contents.pop("texts"))
+    return PromptSet(
+        version=version,
+        sha256=digest.hexdigest(),
+        texts=texts,
+        **{key: value.strip() for key, value in contents.items()},
+    )

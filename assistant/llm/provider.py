@@ -1,0 +1,69 @@
+"""Which chat model answers right now: Ollama, the embedded model, or (auto) whichever works."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from assistant.llm.factory import (
+    ChatModel,
+    LLMUnavailable,
+    create_embedded_model,
+    create_ollama_model,
+    ollama_available,
+)
+from assistant.settings import Settings
+
+AVAILABILITY_TTL_S = 10.0
+
+
+class LLMProvider:
+    """Hands out the chat model; models are created once, on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._embedded: ChatModel | None = None
+        self._ollama: ChatModel | None = None
+        self._ollama_up: tuple[float, bool] = (0.0, False)
+
+    def _ollama_is_up(self) -> bool:
+        checked_at, up = self._ollama_up
+        if time.monotonic() - checked_at > AVAILABILITY_TTL_S:
+            up = ollama_available(self._settings)
+            self._ollama_up = (time.monotonic(), up)
+        return up
+
+    def mark_ollama_down(self) -> None:
+        """Called when a request to Ollama failed: use the fallback until the next check."""
+        self._ollama_up = (time.monotonic(), False)
+
+    def current(self) -> ChatModel:
+        """The model to use for the next answer; ``LLMUnavailable`` when there is none."""
+        backend = self._settings.llm_backend
+        with self._lock:
+            if backend == "ollama" or (backend == "auto" and self._ollama_is_up()):
+                if backend == "ollama" and not self._ollama_is_up():
+                    raise LLMUnavailable(
+                        f"Ollama at {self._settings.ollama_host} does not answer "
+                        f"or has no model '{self._settings.ollama_model}'"
+                    )
+                if self._ollama is None:
+                    self._ollama = create_ollama_model(self._settings)
+                return self._ollama
+            if self._embedded is None:
+                self._embedded = create_embedded_model(self._settings)
+            return self._embedded
+
+    def status(self) -> dict[str, object]:
+        """For /api/health: the configured backend and whether it can answer."""
+        backend = self._settings.llm_backend
+        ollama_up = self._ollama_is_up() if backend in ("ollama", "auto") else None
+        active = "ollama" if (backend == "ollama" or ollama_up) else "embedded"
+        return {
+            "backend": backend,
+            "active": active,
+            "available": bool(ollama_up) if backend == "ollama" else True,
+            "model": self._settings.ollama_model if active == "ollama" else "embedded",
+            "ollama": ollama_up,
+        }
