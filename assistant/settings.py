@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     llm_threads: int = Field(2, ge=1, le=64, description="CPU threads for the embedded model.")
     llm_context_tokens: int = Field(4096, ge=512, le=131072)
     llm_max_answer_tokens: int = Field(512, ge=16, le=8192)
-    llm_temperature: float = Field(0.1, ge=0.0, le=2.0)
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="0: reproducible answers.")
     ollama_host: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5:7b-instruct"
     ollama_num_ctx: int = Field(8192, ge=512, le=131072)

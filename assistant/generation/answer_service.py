@@ -29,7 +29,11 @@ from assistant.generation.citations import (
     verify_citations,
 )
 from assistant.generation.context import Passage, select_passages
-from assistant.generation.extractive import extractive_answer
+from assistant.generation.extractive import (
+    drop_non_answers,
+    extractive_answer,
+    only_repeats_the_question,
+)
 from assistant.generation.language import detect_language
 from assistant.generation.prompts import PromptSet, load_prompts
 from assistant.generation.structured import ANSWER_SCHEMA, parse_partial, visible_text
@@ -280,16 +284,24 @@ class AnswerService:
                 if chat.backend == "ollama":
                     self._llm.mark_ollama_down()
                 raise LLMUnavailable(str(exc)) from exc
-        checked = verify_citations(
-            parse_partial(raw), draft.passages, self._settings.citation_support_threshold
+        checked = drop_non_answers(
+            verify_citations(
+                parse_partial(raw), draft.passages, self._settings.citation_support_threshold
+            )
         )
         model_refused = any(_MODEL_SAYS_NOT_FOUND.search(s.text) for s in checked)
+        evidence = extractive_answer(question, draft.passages)
         if model_refused or not any(s.supported for s in checked):
-            fallback = extractive_answer(question, draft.passages)
-            if fallback:
-                draft.sentences, draft.fallback = fallback, "extractive"
-            else:
+            # retrieval was confident: quote the passages rather than refuse or guess
+            draft.sentences, draft.fallback = evidence, "extractive"
+            if not evidence:
                 draft.refusal_reason = "model_found_nothing"
+        elif only_repeats_the_question(question, checked):
+            # "Ja, dat wordt ontwikkeld [1]." : add the passage's own words as evidence
+            known = {s.text for s in checked}
+            extra = [s for s in evidence if s.text not in known][:2]
+            draft.sentences = checked + extra
+            draft.fallback = "extractive-supplement" if extra else None
         else:
             draft.sentences = checked
 

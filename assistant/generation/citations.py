@@ -15,7 +15,7 @@ from assistant.generation.context import Passage
 from assistant.generation.sentences import content_terms, overlap
 from assistant.generation.structured import DraftSentence
 
-_NO_CONTENT = re.compile(r"^[\W\d_]*$")
+_NO_CONTENT = re.compile(r"^[\W\d_]*$|^(bron|bronnen|source|sources|referenties?)\W*$", re.I)
 
 
 @dataclass

@@ -60,4 +60,4 @@ def _most_relevant_sentences(text: str, question_terms: set[str], max_chars: int
             continue
         chosen.append(index)
         length += len(sentences[index]) + 1
-    return " ".join(sentences[i] for i in sorted(chosen))[: max_chars + 200]
+    return "\n".join(sentences[i] for i in sorted(chosen))[: max_chars + 200]

@@ -11,6 +11,7 @@ from assistant.generation.context import Passage
 from assistant.generation.sentences import content_terms, overlap, split_sentences
 
 MIN_SENTENCE_CHARS = 25
+MAX_SENTENCE_CHARS = 400
 
 
 def extractive_answer(
@@ -21,11 +22,27 @@ def extractive_answer(
     scored: list[tuple[float, int, int, str]] = []
     for passage in passages:
         for index, sentence in enumerate(split_sentences(passage.text)):
-            if len(sentence) < MIN_SENTENCE_CHARS:
+            if not MIN_SENTENCE_CHARS <= len(sentence) <= MAX_SENTENCE_CHARS:
                 continue
             score = overlap(question_terms, content_terms(sentence))
             if score > 0:
                 scored.append((score, passage.n, index, sentence))
     best = sorted(scored, key=lambda item: (-item[0], item[1], item[2]))[:max_sentences]
     best.sort(key=lambda item: (item[1], item[2]))
-    return [CheckedSentence(text=sentence, sources=[n]) for _, n, _, sentence in best]
+    return [
+        CheckedSentence(text=sentence.removeprefix("- "), sources=[n]) for _, n, _, sentence in best
+    ]
+
+
+def drop_non_answers(sentences: list[CheckedSentence]) -> list[CheckedSentence]:
+    """Remove questions the model echoed and a dangling list intro ("De rollen zijn:")."""
+    kept = [s for s in sentences if not s.text.rstrip().endswith("?")]
+    while kept and kept[-1].text.rstrip().endswith(":"):
+        kept.pop()
+    return kept
+
+
+def only_repeats_the_question(question: str, sentences: list[CheckedSentence]) -> bool:
+    """True when no sentence says anything the question did not already say."""
+    question_terms = content_terms(question)
+    return all(content_terms(s.text) <= question_terms for s in sentences)

@@ -1,0 +1,139 @@
+"""Citation checking, structured output parsing, language and extractive answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.generation.citations import render_answer, verify_citations
+from assistant.generation.context import Passage, select_passages
+from assistant.generation.extractive import extractive_answer
+from assistant.generation.language import detect_language
+from assistant.generation.prompts import load_prompts
+from assistant.generation.structured import DraftSentence, parse_partial, visible_text
+from assistant.retrieval.hits import SearchHit
+
+pytestmark = pytest.mark.unit
+
+
+def passage(n: int, text: str, section: str = "") -> Passage:
+    hit = SearchHit(f"doc:{n}", "doc", "Titel", section, None, n, text, 1.0)
+    return Passage(n=n, hit=hit, text=text)
+
+
+PASSAGES = [
+    passage(1, "Een DPIA is verplicht bij verwerking van persoonsgegevens met hoog risico."),
+    passage(2, "Publiceer impactvolle algoritmes in het algoritmeregister van de overheid."),
+]
+
+
+def test_supported_citations_are_kept() -> None:
+    checked = verify_citations(
+        [DraftSentence("Een DPIA is verplicht bij hoog risico.", [1])], PASSAGES, 0.5
+    )
+    assert checked[0].sources == [1] and checked[0].supported and not checked[0].corrected
+
+
+def test_a_wrong_number_is_corrected_to_the_supporting_passage() -> None:
+    checked = verify_citations(
+        [DraftSentence("Publiceer impactvolle algoritmes in het algoritmeregister.", [1])],
+        PASSAGES,
+        0.5,
+    )
+    assert checked[0].sources == [2] and checked[0].corrected
+
+
+def test_numbers_that_were_never_given_are_dropped() -> None:
+    checked = verify_citations([DraftSentence("Een DPIA is verplicht.", [7, 1])], PASSAGES, 0.5)
+    assert checked[0].sources == [1]
+
+
+def test_an_unsupported_claim_is_marked_and_a_bare_marker_dropped() -> None:
+    checked = verify_citations(
+        [
+            DraftSentence("De gemeenteraad vergadert elke dinsdag in Zwolle.", [1]),
+            DraftSentence("[1]", [1]),
+            DraftSentence("Bron:", []),
+        ],
+        PASSAGES,
+        0.5,
+    )
+    assert len(checked) == 1
+    assert checked[0].sources == [] and not checked[0].supported
+    text, citations = render_answer(checked, PASSAGES, "[?]")
+    assert text.endswith("[?].") and citations == []
+
+
+def test_render_renumbers_by_first_use() -> None:
+    checked = verify_citations(
+        [
+            DraftSentence("Publiceer algoritmes in het algoritmeregister.", [2]),
+            DraftSentence("Een DPIA is verplicht bij hoog risico.", [1]),
+        ],
+        PASSAGES,
+        0.5,
+    )
+    text, citations = render_answer(checked, PASSAGES, "[?]")
+    assert text == (
+        "Publiceer algoritmes in het algoritmeregister [1]. Een DPIA is verplicht bij hoog "
+        "risico [2]."
+    )
+    assert [(c.n, c.passage.n) for c in citations] == [(1, 2), (2, 1)]
+
+
+def test_partial_json_streams_as_plain_text() -> None:
+    raw = '{"sentences": [{"text": "Een DPIA is verplicht", "sour'
+    assert visible_text(raw) == "Een DPIA is verplicht"
+    final = parse_partial('{"sentences": [{"text": "Zo is het [2].", "sources": [1]}]}')
+    assert final[0].text == "Zo is het." and final[0].sources == [1, 2]
+
+
+def test_free_text_output_is_understood_too() -> None:
+    sentences = parse_partial("Een DPIA is verplicht [1]. Registreer het algoritme [2].")
+    assert [(s.text, s.sources) for s in sentences] == [
+        ("Een DPIA is verplicht.", [1]),
+        ("Registreer het algoritme.", [2]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Welke drie componenten kun je inkopen bij AI?", "nl"),
+        ("Is een DPIA verplicht?", "nl"),
+        ("Which three components can a municipality procure?", "en"),
+        ("What does the AI Act require from us?", "en"),
+        ("Как купить ИИ?", "nl"),
+    ],
+)
+def test_language_detection(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+def test_extractive_answer_quotes_the_best_sentences_with_citations() -> None:
+    sentences = extractive_answer("Wanneer is een DPIA verplicht?", PASSAGES)
+    assert sentences[0].sources == [1] and "DPIA" in sentences[0].text
+
+
+def test_passages_are_cut_to_relevant_sentences_and_fit_the_budget() -> None:
+    long_text = " ".join(f"Zin {i} over iets anders dan de vraag." for i in range(40))
+    long_text += " Het algoritmeregister is verplicht voor impactvolle algoritmes."
+    hits = [SearchHit(f"c{i}", "d", "T", "S", None, i, long_text, 1.0) for i in range(4)]
+    chosen = select_passages("algoritmeregister", hits, 10_000, lambda t: len(t) // 4, 3, 200)
+    assert len(chosen) == 3 and all(len(p.text) <= 400 for p in chosen)
+    assert "algoritmeregister" in chosen[0].text
+    tight = select_passages("algoritmeregister", hits, 60, lambda t: len(t) // 4, 4, 200)
+    assert len(tight) == 1
+
+
+def test_prompt_files_carry_the_rules_and_a_version() -> None:
+    prompts = load_prompts("v1")
+    assert prompts.label.startswith("answer-v1+")
+    for rule in (
+        "bronpassages",
+        "nummers",
+        "niet in de documenten",
+        "taal van de vraag",
+        "instructies",
+    ):
+        assert rule in prompts.system
+    assert "{passages}" in prompts.user and "{question}" in prompts.user
