@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 
 from assistant.settings import Settings
-from benchmarks.retrieval import REPO, percentile
+from benchmarks.report import percentile, write_report
+from benchmarks.retrieval import REPO
 
 QUESTIONS = [
     "Welke drie componenten kan een gemeente inkopen bij AI?",
@@ -129,12 +130,7 @@ def main() -> None:
         "refused": sum(r["refused"] for r in runs),
         "server_peak_rss_mb": rss,
     }
-    out_dir = settings.data_dir / "bench"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "chat.json").write_text(json.dumps(results, indent=2))
-    width = max(len(key) for key in results)
-    for key, value in results.items():
-        print(f"{key:<{width}}  {value}")
+    write_report(settings.data_dir, "chat", results)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ synthetic 10,000-chunk index, and peak RSS.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import resource
@@ -23,6 +22,7 @@ import numpy as np
 
 from assistant.retrieval.search_service import SearchService
 from assistant.settings import Settings
+from benchmarks.report import percentile, write_report
 from evaluation.retrieval_metrics import load_questions
 from ingest.chunking import PIPELINE_VERSION
 from ingest.documents import Chunk, sha256_text
@@ -34,11 +34,6 @@ REPO = Path(__file__).resolve().parents[1]
 SYNTHETIC_CHUNKS = 10_000
 WINDOWS_PER_CHUNK = 3
 QUERIES = 100
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def search_latency(service: SearchService, questions: list[str]) -> dict[str, float]:
@@ -160,12 +155,7 @@ def main() -> None:
         results["search_10k_chunks"] = search_latency(large_service, questions)
 
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    out_dir = Settings().data_dir / "bench"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "retrieval.json").write_text(json.dumps(results, indent=2))
-    width = max(len(key) for key in results)
-    for key, value in results.items():
-        print(f"{key:<{width}}  {value}")
+    write_report(Settings().data_dir, "retrieval", results)
 
 
 if __name__ == "__main__":

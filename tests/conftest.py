@@ -19,6 +19,13 @@ from ingest.store import ChunkStore
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 
+# document ids of the corpus, for assertions
+DECK = "vng-tno-ai-im-producten-inkoop-referentiearchitectuur"
+TNO = "tno-rapport-ophalen-im-producten-gemeenten"
+OTU = "vng-opdracht-tot-uitwerking-ai"
+PAPER = "vng-position-paper-ai-en-algoritmen"
+GUIDE = "praktijkgids-ai-assistent-gemeenten"
+
 
 # The embedded model is assembled once by `make setup` into the repo's data dir;
 # tests share that file instead of assembling 1.1 GB per temporary data dir.

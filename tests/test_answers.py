@@ -10,16 +10,11 @@ import httpx
 import pytest
 
 from assistant.settings import Settings
-from tests.conftest import SHARED_MODEL_DIR
+from tests.conftest import DECK, GUIDE, OTU, PAPER, SHARED_MODEL_DIR, TNO
 from tests.test_api import server_env, start_server, stop
 
 pytestmark = pytest.mark.integration
 
-DECK = "vng-tno-ai-im-producten-inkoop-referentiearchitectuur"
-TNO = "tno-rapport-ophalen-im-producten-gemeenten"
-OTU = "vng-opdracht-tot-uitwerking-ai"
-PAPER = "vng-position-paper-ai-en-algoritmen"
-GUIDE = "praktijkgids-ai-assistent-gemeenten"
 
 # (question, document that must be cited, key facts: each inner tuple needs one match)
 QUESTIONS = [

@@ -6,14 +6,10 @@ import pytest
 
 from assistant.retrieval.search_service import SearchService
 from evaluation.retrieval_metrics import RetrievalQuestion, answer_rank, load_questions
+from tests.conftest import DECK, GUIDE, OTU, PAPER, TNO
 
 pytestmark = pytest.mark.integration
 
-DECK = "vng-tno-ai-im-producten-inkoop-referentiearchitectuur"
-TNO = "tno-rapport-ophalen-im-producten-gemeenten"
-OTU = "vng-opdracht-tot-uitwerking-ai"
-PAPER = "vng-position-paper-ai-en-algoritmen"
-GUIDE = "praktijkgids-ai-assistent-gemeenten"
 
 # (question, document, a phrase from the passage that answers it)
 QUESTIONS = [

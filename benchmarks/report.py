@@ -1,0 +1,21 @@
+"""Shared by the benchmarks: percentiles and writing the figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def write_report(data_dir: Path, name: str, results: dict[str, object]) -> None:
+    """Print the figures as a table and save them to ``<data_dir>/bench/<name>.json``."""
+    out_dir = data_dir / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(results, indent=2))
+    width = max(len(key) for key in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
