@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     # --- answers -----------------------------------------------------------
     prompt_version: str = Field("v1", pattern=r"^v\d+$")
     answer_passages: int = Field(3, ge=1, le=20, description="Passages the model reads.")
-    passage_max_chars: int = Field(450, ge=100, le=4000)
+    passage_max_chars: int = Field(380, ge=100, le=4000)
     refusal_min_similarity: float = Field(
         0.845,
         ge=0.0,
