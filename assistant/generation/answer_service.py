@@ -290,15 +290,16 @@ class AnswerService:
             )
         )
         model_refused = any(_MODEL_SAYS_NOT_FOUND.search(s.text) for s in checked)
-        evidence = extractive_answer(question, draft.passages)
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
+            evidence = extractive_answer(question, draft.passages)
             draft.sentences, draft.fallback = evidence, "extractive"
             if not evidence:
                 draft.refusal_reason = "model_found_nothing"
         elif only_repeats_the_question(question, checked):
             # "Ja, dat wordt ontwikkeld [1]." : add the passage's own words as evidence
             known = {s.text for s in checked}
+            evidence = extractive_answer(question, draft.passages)
             extra = [s for s in evidence if s.text not in known][:2]
             draft.sentences = checked + extra
             draft.fallback = "extractive-supplement" if extra else None
