@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 
 from assistant.settings import Settings
-from benchmarks.report import percentile, write_report
-from benchmarks.retrieval import REPO
+from benchmarks.report import REPO, percentile, run_cli, write_report
 
 QUESTIONS = [
     "Welke drie componenten kan een gemeente inkopen bij AI?",
@@ -87,13 +86,7 @@ def main() -> None:
             "WEGWIJZER_LLM_BACKEND": "embedded",
             "WEGWIJZER_ANSWER_CACHE": "false",
         }
-        subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ingest"],
-            env=env,
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-        )
+        run_cli(env, "ingest")
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],

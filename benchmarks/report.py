@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -19,3 +23,14 @@ def write_report(data_dir: Path, name: str, results: dict[str, object]) -> None:
     width = max(len(key) for key in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value}")
+
+
+def run_cli(env: dict[str, str], *args: str) -> None:
+    """Run ``wegwijzer ARGS`` as a user would, in the repository, failing loudly."""
+    subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+    )

@@ -12,8 +12,6 @@ import os
 import random
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +20,7 @@ import numpy as np
 
 from assistant.retrieval.search_service import SearchService
 from assistant.settings import Settings
-from benchmarks.report import percentile, write_report
+from benchmarks.report import REPO, percentile, run_cli, write_report
 from evaluation.retrieval_metrics import load_questions
 from ingest.chunking import PIPELINE_VERSION
 from ingest.documents import Chunk, sha256_text
@@ -30,7 +28,6 @@ from ingest.embeddings import create_embeddings
 from ingest.pipeline import run_ingest
 from ingest.store import ChunkStore, DocumentState, IndexState
 
-REPO = Path(__file__).resolve().parents[1]
 SYNTHETIC_CHUNKS = 10_000
 WINDOWS_PER_CHUNK = 3
 QUERIES = 100
@@ -132,13 +129,7 @@ def main() -> None:
             "WEGWIJZER_CORPUS_DIR": str(REPO / "corpus"),
         }
         started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ingest"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        run_cli(env, "ingest")
         results["reingest_unchanged_cli_s"] = round(time.perf_counter() - started, 2)
 
         service = SearchService(settings, ChunkStore(settings), embeddings)
