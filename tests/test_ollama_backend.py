@@ -68,6 +68,10 @@ def test_configured_ollama_down_is_a_clear_503(ingested: Settings) -> None:
         assert response.status_code == 503
         assert "taalmodel is op dit moment niet bereikbaar" in response.json()["detail"]
         assert client.post("/api/search", json={"query": "DPIA"}).status_code == 200
+        # a question the documents do not answer needs no model: refused, not a 503
+        outside = client.post("/api/chat", json={"message": "Hoe laat vertrekt de laatste trein?"})
+        assert outside.status_code == 200 and outside.json()["refused"] is True
+        assert outside.json()["fallback"] is None
 
 
 def test_auto_falls_back_to_the_embedded_model(ingested: Settings) -> None:

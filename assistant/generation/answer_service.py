@@ -144,10 +144,10 @@ class AnswerService:
         else:
             history, conversation_id = [], self._conversations.create()
         language = detect_language(question)
-        chat = self._llm.current()
-        standalone = self._standalone(question, history, chat) if history else question
+        standalone = self._standalone(question, history) if history else question
+        model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
-        key = self._cache_key(standalone, language, chat)
+        key = self._cache_key(standalone, language, model_name)
         cached = self._conversations.cached(key) if self._settings.answer_cache else None
         if cached is not None:
             yield from self._replay(cached, question, standalone, conversation_id, started)
@@ -161,6 +161,8 @@ class AnswerService:
         if not retrieval.hits or retrieval.top_similarity < self._min_similarity(language):
             draft.refusal_reason = "retrieval_not_confident"
         else:
+            chat = self._llm.current()
+            model_name = chat.name
             yield from self._generate(standalone, language, retrieval.hits, chat, draft, cancelled)
         generation_ms = _ms(generation_started)
 
@@ -177,7 +179,7 @@ class AnswerService:
             answer=answer_text,
             refused=draft.refusal_reason is not None,
             citations=citation_dicts,
-            model=chat.name,
+            model=model_name,
             usage={
                 "prompt_tokens": draft.prompt_tokens,
                 "completion_tokens": draft.completion_tokens,
@@ -221,19 +223,21 @@ class AnswerService:
             return settings.refusal_min_similarity
         return settings.refusal_min_similarity_other_language
 
-    def _standalone(self, question: str, history: list[Turn], chat: ChatModel) -> str:
-        """Rewrite a follow-up into a question that retrieval understands on its own."""
+    def _standalone(self, question: str, history: list[Turn]) -> str:
+        """Rewrite a follow-up into a question that retrieval understands on its own;
+        without a model, carry the previous question's topic along instead."""
         transcript = "\n".join(
             f"Gebruiker: {turn.question}\nAssistent: {turn.answer[:400]}" for turn in history
         )
         prompt = self._prompts.condense.format(history=transcript, question=question)
         try:
+            chat = self._llm.current()
             with self._generation_lock:
                 reply = chat.model.invoke(
                     [HumanMessage(prompt)], **chat.short_answer_kwargs(CONDENSE_MAX_TOKENS)
                 )
             rewritten = str(reply.content).strip().strip('"').splitlines()[0].strip()
-        except (IndexError, ValueError):
+        except (IndexError, ValueError, LLMUnavailable, ConnectionError, OSError):
             rewritten = ""
         if 8 <= len(rewritten) <= 400:
             return rewritten
@@ -293,8 +297,9 @@ class AnswerService:
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
             evidence = extractive_answer(question, draft.passages)
-            draft.sentences, draft.fallback = evidence, "extractive"
-            if not evidence:
+            if evidence:
+                draft.sentences, draft.fallback = evidence, "extractive"
+            else:
                 draft.refusal_reason = "model_found_nothing"
         elif only_repeats_the_question(question, checked):
             # "Ja, dat wordt ontwikkeld [1]." : add the passage's own words as evidence
@@ -320,14 +325,14 @@ class AnswerService:
             HumanMessage(user),
         ]
 
-    def _cache_key(self, standalone: str, language: str, chat: ChatModel) -> str:
+    def _cache_key(self, standalone: str, language: str, model_name: str) -> str:
         state = self._search.state()
         normalised = " ".join(re.findall(r"\w+", standalone.lower()))
         parts = [
             normalised,
             language,
             state.corpus_version if state else "",
-            chat.name,
+            model_name,
             self._prompts.label,
             self._settings.chunking_id,
         ]

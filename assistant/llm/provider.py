@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from assistant.llm.factory import (
     ChatModel,
@@ -12,6 +13,7 @@ from assistant.llm.factory import (
     create_ollama_model,
     ollama_available,
 )
+from assistant.llm.model_file import MODEL_FILE_NAME
 from assistant.settings import Settings
 
 AVAILABILITY_TTL_S = 10.0
@@ -37,6 +39,13 @@ class LLMProvider:
     def mark_ollama_down(self) -> None:
         """Called when a request to Ollama failed: use the fallback until the next check."""
         self._ollama_up = (time.monotonic(), False)
+
+    def active_name(self) -> str:
+        """The name of the model that would answer now, without loading it."""
+        backend = self._settings.llm_backend
+        if backend == "ollama" or (backend == "auto" and self._ollama_is_up()):
+            return self._settings.ollama_model
+        return Path(MODEL_FILE_NAME).stem
 
     def current(self) -> ChatModel:
         """The model to use for the next answer; ``LLMUnavailable`` when there is none."""
