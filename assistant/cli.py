@@ -154,6 +154,102 @@ def ask(
     out.print(f"[dim]gesprek {result.conversation_id}[/dim]")
 
 
+@app.command("eval")
+def evaluate(
+    golden: Annotated[Path | None, typer.Option(help="Golden set (JSONL).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for results and reports.")] = Path("reports"),
+    config: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A configuration '[name:]key=value,...' (repeat to compare; 'default' = as set)."
+        ),
+    ] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(help="metric=value: exit 1 when the first configuration misses it."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Evaluate this many items.")] = None,
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only items of this category (repeatable).")
+    ] = None,
+    retrieval_only: Annotated[
+        bool, typer.Option("--retrieval-only", help="Score retrieval without answering.")
+    ] = False,
+    judge: Annotated[
+        str, typer.Option(help="LLM judge for RAGAS' judged metrics: none, embedded or ollama.")
+    ] = "none",
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="Baseline to compare with (default evaluation/baseline.json)."),
+    ] = None,
+    save_baseline: Annotated[
+        Path | None, typer.Option(help="Write this run's headline figures as a baseline file.")
+    ] = None,
+) -> None:
+    """Evaluate on the golden set: retrieval, RAGAS and own metrics; writes report.json/md/html."""
+    from evaluation.configs import parse_config
+    from evaluation.runner import RunOptions
+    from evaluation.suite import DEFAULT_BASELINE, EvalRequest, GoldenSetInvalid, run_suite
+    from evaluation.summary import parse_thresholds
+
+    if judge not in ("none", "embedded", "ollama"):
+        console.print(f"[red]--judge must be none, embedded or ollama, not {judge!r}[/red]")
+        raise typer.Exit(2)
+    try:
+        request = EvalRequest(
+            out_dir=out,
+            configs=[parse_config(text) for text in config or ["default"]],
+            options=RunOptions(retrieval_only=retrieval_only, judge=judge),
+            limit=limit,
+            categories=list(category or []),
+            thresholds=parse_thresholds(list(fail_under or [])),
+            baseline=baseline or DEFAULT_BASELINE,
+            save_baseline=save_baseline,
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if golden is not None:
+        request.golden = golden
+    with Progress(
+        TextColumn("[bold]eval[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_item(config_name: str, done: int, total: int, item_id: str) -> None:
+            if config_name not in tasks:
+                tasks[config_name] = progress.add_task(config_name, total=total)
+            progress.update(
+                tasks[config_name], completed=done, description=f"{config_name} {item_id}"
+            )
+
+        try:
+            outcome = run_suite(_settings(), request, on_item)
+        except (GoldenSetInvalid, ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    out_console = Console()
+    for name, figures in outcome.headline.items():
+        shown = ", ".join(
+            f"{metric} {value / 1000:.1f} s" if metric.endswith("_ms") else f"{metric} {value:.3f}"
+            for metric, value in figures.items()
+        )
+        out_console.print(f"[bold]{name}[/bold]: {shown}")
+    out_console.print("reports: " + ", ".join(str(path) for path in outcome.reports))
+    if outcome.regressions:
+        console.print(
+            f"[yellow]regressions against the baseline:[/yellow] {', '.join(outcome.regressions)}"
+        )
+    for failure in outcome.failures:
+        console.print(f"[red]threshold missed:[/red] {failure}")
+    if outcome.failures:
+        raise typer.Exit(1)
+
+
 model_app = typer.Typer(help="The embedded language model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     history_turns: int = Field(3, ge=0, le=20)
     max_message_chars: int = Field(4000, ge=10, le=100_000)
     answer_cache: bool = True
+    conversations_file: Path | None = Field(
+        None, description="SQLite file of conversations; default <data_dir>/conversations.sqlite."
+    )
 
     # --- server ----------------------------------------------------------
     host: str = "127.0.0.1"
@@ -132,7 +135,7 @@ class Settings(BaseSettings):
 
     @property
     def conversations_path(self) -> Path:
-        return self.data_dir / "conversations.sqlite"
+        return self.conversations_file or self.data_dir / "conversations.sqlite"
 
     @property
     def synonyms_path(self) -> Path:

@@ -1,0 +1,155 @@
+"""The golden question set: its item schema, loading, and a validator for the set itself.
+
+One JSON object per line. ``reference_contexts`` are passages copied verbatim from
+the corpus; the validator compares them after the same normalisation retrieval
+metrics use (encoding repaired, case, punctuation and line breaks folded), so a
+context copied from a raw extraction with a broken line still counts as verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from evaluation.retrieval_metrics import normalise
+
+GOLDEN_SET = Path(__file__).parent / "golden" / "golden-v1.jsonl"
+
+Category = Literal[
+    "single_fact",
+    "list",
+    "multi_passage",
+    "follow_up",
+    "out_of_corpus",
+    "tricky",
+    "english",
+    "injection",
+    "personal_data",
+]
+CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
+REFUSED_CATEGORIES = {"out_of_corpus"}
+MINIMUM_PER_CATEGORY = {"out_of_corpus": 10, "english": 5, "injection": 8}
+MINIMUM_ITEMS = 80
+
+
+class GoldenItem(BaseModel):
+    """One question with what a good answer must hold."""
+
+    id: str = Field(pattern=r"^g\d{3}$")
+    question: str = Field(min_length=3)
+    reference: str = Field(min_length=3, description="The answer, in the question's language.")
+    reference_contexts: list[str] = Field(
+        default_factory=list, description="Verbatim corpus passages that hold the answer."
+    )
+    doc_ids: list[str] = Field(default_factory=list)
+    category: Category
+    language: Literal["nl", "en"] = "nl"
+    history: list[str] = Field(
+        default_factory=list, description="Earlier questions of the conversation (follow_up)."
+    )
+    key_facts: list[str] = Field(
+        default_factory=list,
+        description="Phrases a good answer contains (normalised words); 'a|b': either.",
+    )
+    must_not_contain: list[str] = Field(
+        default_factory=list,
+        description="Phrases that show the attack worked or personal data leaked.",
+    )
+    expect_refusal: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GoldenItem:
+        if self.category in REFUSED_CATEGORIES and not self.expect_refusal:
+            raise ValueError(f"{self.id}: an out_of_corpus item must expect a refusal")
+        if self.expect_refusal and (self.reference_contexts or self.doc_ids):
+            raise ValueError(f"{self.id}: a refused item has no contexts or documents")
+        needs_sources = not self.expect_refusal and self.category != "injection"
+        if needs_sources and (not self.reference_contexts or not self.doc_ids):
+            raise ValueError(f"{self.id}: an answerable item needs contexts and doc_ids")
+        if self.category == "follow_up" and not self.history:
+            raise ValueError(f"{self.id}: a follow_up item needs the earlier question(s)")
+        if self.category == "english" and self.language != "en":
+            raise ValueError(f"{self.id}: an english item has language 'en'")
+        return self
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.reference_contexts)
+
+
+def load_golden(path: Path = GOLDEN_SET) -> list[GoldenItem]:
+    """All items of a golden set; ``ValueError`` naming the line of a malformed item."""
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(GoldenItem.model_validate_json(line))
+        except ValidationError as exc:
+            raise ValueError(f"{path.name} line {number}: {exc}") from exc
+    return items
+
+
+def corpus_texts(corpus_dir: Path) -> dict[str, str]:
+    """Normalised text of every corpus document, by doc id (the file stem)."""
+    return {
+        path.stem: normalise(path.read_text(encoding="utf-8", errors="replace"))
+        for path in sorted(corpus_dir.iterdir())
+        if path.suffix in {".txt", ".md"} and path.is_file()
+    }
+
+
+def validate_golden(
+    items: list[GoldenItem], corpus: dict[str, str], complete: bool = True
+) -> list[str]:
+    """Problems with the set itself: empty when it is fit to evaluate with. ``complete``
+    also requires the size and category counts of the project's own set."""
+    problems: list[str] = []
+    counts = Counter(item.id for item in items)
+    problems += [f"duplicate id {item_id}" for item_id, n in counts.items() if n > 1]
+    questions = Counter(" ".join([*item.history, item.question]) for item in items)
+    problems += [f"duplicate question: {q[:60]}" for q, n in questions.items() if n > 1]
+    if complete and len(items) < MINIMUM_ITEMS:
+        problems.append(f"{len(items)} items, at least {MINIMUM_ITEMS} needed")
+    per_category = Counter(item.category for item in items)
+    for category in CATEGORIES:
+        if complete and per_category[category] < MINIMUM_PER_CATEGORY.get(category, 1):
+            problems.append(f"category {category}: {per_category[category]} items")
+    for item in items:
+        for doc_id in item.doc_ids:
+            if doc_id not in corpus:
+                problems.append(f"{item.id}: unknown document {doc_id}")
+        for context in item.reference_contexts:
+            wanted = normalise(context)
+            if len(wanted.split()) < 4:
+                problems.append(f"{item.id}: context too short to locate: {context!r}")
+            elif not any(wanted in corpus[d] for d in item.doc_ids if d in corpus):
+                problems.append(
+                    f"{item.id}: context not verbatim in {item.doc_ids}: {context[:50]}"
+                )
+        reference = normalise(item.reference)
+        for fact in item.key_facts:
+            if item.answerable and not any(normalise(alt) in reference for alt in fact.split("|")):
+                problems.append(f"{item.id}: key fact not in the reference: {fact}")
+    return problems
+
+
+def main() -> int:
+    """``python -m evaluation.golden [FILE]``: validate a golden set against corpus/."""
+    import sys
+
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else GOLDEN_SET
+    items = load_golden(path)
+    problems = validate_golden(items, corpus_texts(Path("corpus")), complete=path == GOLDEN_SET)
+    for problem in problems:
+        print(problem)
+    print(json.dumps(dict(Counter(item.category for item in items))), f"{len(items)} items")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
