@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export WEGWIJZER_DATA_DIR ?= data
 
-.PHONY: setup index run test lint bench clean
+.PHONY: setup index run test lint bench eval clean
 
 # Install once; again only when the dependency files change.
 $(STAMP): pyproject.toml requirements.lock
@@ -39,6 +39,10 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# The golden set through the assistant: reports/report.{json,md,html}.
+eval: index
+	$(BIN)/wegwijzer eval --out reports
 
 clean:
 	rm -rf $(VENV) data tests/artifacts

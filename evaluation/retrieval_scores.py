@@ -2,7 +2,7 @@
 
 A retrieved chunk holds a reference context when, within one of the item's
 documents, the context's normalised words occur in it, or nearly do (a context
-cut by a chunk boundary still counts when 85% of it aligns with the chunk).
+cut by a chunk boundary still counts when 80% of it aligns with the chunk).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from evaluation.retrieval_metrics import normalise
 
 KS = (1, 3, 5, 10)
-PARTIAL_MATCH = 85.0
+PARTIAL_MATCH = 80.0
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class RetrievedChunk:
 
 
 def holds_context(context: str, chunk_text: str) -> bool:
-    """True when ``chunk_text`` contains ``context`` (normalised), or 85% of it aligns."""
+    """True when ``chunk_text`` contains ``context`` (normalised), or 80% of it aligns."""
     wanted, text = normalise(context), normalise(chunk_text)
     if not wanted:
         return False

@@ -91,15 +91,20 @@ def run_suite(
 
 
 def _spread(items: list, limit: int) -> list:
-    """``limit`` items spread over the set, so a small run still sees every category."""
+    """``limit`` items spread over the set: every category gets its share (round robin),
+    taken evenly from across the category, so a small run is a fair sample."""
     if limit >= len(items):
         return items
     by_category: dict[str, list] = {}
     for item in items:
         by_category.setdefault(item.category, []).append(item)
-    chosen: list = []
-    while len(chosen) < limit:
-        for group in by_category.values():
-            if group and len(chosen) < limit:
-                chosen.append(group.pop(0))
+    quota = dict.fromkeys(by_category, 0)
+    while sum(quota.values()) < limit:
+        for category, group in by_category.items():
+            if quota[category] < len(group) and sum(quota.values()) < limit:
+                quota[category] += 1
+    chosen = []
+    for category, group in by_category.items():
+        step = len(group) / quota[category] if quota[category] else 0
+        chosen += [group[int(i * step + step / 2)] for i in range(quota[category])]
     return sorted(chosen, key=lambda item: item.id)
