@@ -318,10 +318,11 @@ class AnswerService:
             question=question,
             language_instruction=prompts.text(language, "language_instruction"),
         )
+        example_question, example_answer = prompts.example(language)
         return [
             SystemMessage(prompts.system),
-            HumanMessage(prompts.example_user),
-            AIMessage(prompts.example_assistant),
+            HumanMessage(example_question),
+            AIMessage(example_answer),
             HumanMessage(user),
         ]
 

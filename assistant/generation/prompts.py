@@ -29,6 +29,8 @@ class PromptSet:
     user: str
     condense: str
     texts: dict[str, dict[str, str]]
+    english_example_user: str = ""
+    english_example_assistant: str = ""
 
     @property
     def label(self) -> str:
@@ -36,6 +38,12 @@ class PromptSet:
 
     def text(self, language: str, key: str) -> str:
         return self.texts.get(language, self.texts["nl"])[key]
+
+    def example(self, language: str) -> tuple[str, str]:
+        """The worked example (question, answer) in the answer's language."""
+        if language == "en" and self.english_example_user:
+            return self.english_example_user, self.english_example_assistant
+        return self.example_user, self.example_assistant
 
 
 @cache
@@ -49,7 +57,16 @@ def load_prompts(version: str = DEFAULT_VERSION, directory: Path = PROMPT_DIR) -
         "condense": f"condense-{version}.md",
         "texts": f"texts-{version}.yaml",
     }
+    optional = {
+        "english_example_user": f"answer-{version}.example-user.en.md",
+        "english_example_assistant": f"answer-{version}.example-assistant.en.json",
+    }
     contents = {key: (directory / name).read_text(encoding="utf-8") for key, name in names.items()}
+    contents |= {
+        key: (directory / name).read_text(encoding="utf-8")
+        for key, name in optional.items()
+        if (directory / name).exists()
+    }
     digest = hashlib.sha256()
     for key in sorted(contents):
         digest.update(contents[key].encode("utf-8"))
