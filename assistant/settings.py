@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, le=1024)
 
     # --- chunking --------------------------------------------------------
-    chunk_size: int = Field(800, ge=200, le=8000, description="Max characters per chunk.")
-    chunk_overlap: int = Field(120, ge=0, le=2000)
+    chunk_size: int = Field(1200, ge=200, le=8000, description="Max characters per chunk.")
+    chunk_overlap: int = Field(200, ge=0, le=2000)
     window_chars: int = Field(
         300,
         ge=0,
