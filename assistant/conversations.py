@@ -25,6 +25,16 @@ CREATE TABLE IF NOT EXISTS messages (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, created_at);
+CREATE TABLE IF NOT EXISTS feedback (
+    id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages(id),
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    rating TEXT CHECK (rating IN ('up', 'down')),
+    comment TEXT,
+    problem INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_by_time ON feedback (created_at);
 CREATE TABLE IF NOT EXISTS answer_cache (
     key TEXT PRIMARY KEY,
     response TEXT NOT NULL,
@@ -35,6 +45,23 @@ CREATE TABLE IF NOT EXISTS answer_cache (
 
 class UnknownConversation(KeyError):
     """No conversation with this id exists."""
+
+
+class UnknownMessage(KeyError):
+    """No answer with this message id exists."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A user's judgement of one answer, kept with its conversation for administrators."""
+
+    id: str
+    message_id: str
+    conversation_id: str
+    rating: str | None
+    comment: str | None
+    problem: bool
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -115,6 +142,45 @@ class ConversationStore:
                 (message_id, conversation_id, answer, json.dumps(metadata), now + 1e-6),
             )
         return message_id
+
+    # --- feedback ------------------------------------------------------------
+    def add_feedback(
+        self, message_id: str, rating: str | None, comment: str | None, problem: bool
+    ) -> Feedback:
+        """Store feedback on an answer; ``UnknownMessage`` when there is no such answer."""
+        with closing(self._connect()) as db, db:
+            row = db.execute(
+                "SELECT conversation_id FROM messages WHERE id = ? AND role = 'assistant'",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                raise UnknownMessage(message_id)
+            feedback = Feedback(
+                uuid.uuid4().hex, message_id, row[0], rating, comment, problem, time.time()
+            )
+            db.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    feedback.id,
+                    message_id,
+                    row[0],
+                    rating,
+                    comment,
+                    int(problem),
+                    feedback.created_at,
+                ),
+            )
+        return feedback
+
+    def feedback(self, limit: int = 100) -> list[Feedback]:
+        """The latest feedback, newest first."""
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT id, message_id, conversation_id, rating, comment, problem, created_at "
+                "FROM feedback ORDER BY created_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Feedback(*row[:5], bool(row[5]), row[6]) for row in rows]
 
     # --- answer cache ------------------------------------------------------
     def cached(self, key: str) -> dict | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -98,3 +100,21 @@ class ChatResponse(BaseModel):
     cached: bool = False
     prompt_version: str = ""
     unsupported_sentences: int = 0
+
+
+class FeedbackRequest(BaseModel):
+    message_id: str = Field(
+        ..., min_length=1, max_length=64, description="Het beoordeelde antwoord."
+    )
+    rating: Literal["up", "down"] | None = Field(None, description="Duim omhoog of omlaag.")
+    comment: str | None = Field(None, max_length=2000, description="Optionele toelichting.")
+    report_problem: bool = Field(
+        False, description="Meld een probleem: schadelijk of fout antwoord, voor de beheerders."
+    )
+
+
+class FeedbackResponse(BaseModel):
+    feedback_id: str
+    message_id: str
+    conversation_id: str
+    stored: bool = True

@@ -1,0 +1,43 @@
+"""POST /api/feedback: thumbs up or down, a comment, or a reported problem on an answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.concurrency import run_in_threadpool
+
+from assistant.api.deps import ServicesDep
+from assistant.api.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
+from assistant.conversations import UnknownMessage
+
+router = APIRouter(prefix="/api", tags=["feedback"])
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+async def feedback(request: FeedbackRequest, services: ServicesDep) -> FeedbackResponse:
+    """Store feedback with the conversation, for the administrators to review."""
+    comment = (request.comment or "").strip() or None
+    if request.rating is None and comment is None and not request.report_problem:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "Geef een duim omhoog of omlaag, een toelichting of meld een probleem.",
+        )
+    try:
+        stored = await run_in_threadpool(
+            services.conversations.add_feedback,
+            request.message_id,
+            request.rating,
+            comment,
+            request.report_problem,
+        )
+    except UnknownMessage as exc:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "Dit antwoord bestaat niet (meer); feedback niet opgeslagen."
+        ) from exc
+    return FeedbackResponse(
+        feedback_id=stored.id, message_id=stored.message_id, conversation_id=stored.conversation_id
+    )
