@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from assistant import __version__
-from assistant.api.routes import chat, feedback, health, search
+from assistant.api.routes import chat, feedback, health, pages, search
 from assistant.services import Services, build_services
 from assistant.settings import Settings
 
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(search.router)
     app.include_router(chat.router)
     app.include_router(feedback.router)
+    app.include_router(pages.router)
     return app
 
 

@@ -109,6 +109,16 @@ class SearchService:
             keywords=KeywordIndex(texts, load_synonyms(self._settings.synonyms_path)),
         )
 
+    def document_passages(self, doc_id: str) -> list[SearchHit]:
+        """Every chunk of one document in reading order; ``UnknownDocuments`` if absent."""
+        snapshot = self._current()
+        assert snapshot is not None
+        chunks = [chunk for chunk in snapshot.chunks if chunk.metadata.get("doc_id") == doc_id]
+        if not chunks:
+            raise UnknownDocuments([doc_id], sorted(snapshot.state.documents))
+        chunks.sort(key=lambda chunk: int(chunk.metadata.get("position", 0)))
+        return [_hit(chunk, 0.0) for chunk in chunks]
+
     # --- search ------------------------------------------------------------
     def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None) -> list[SearchHit]:
         """The ``k`` best chunks for ``query``, optionally within ``doc_ids``."""

@@ -1,0 +1,1 @@
+"""The browser-facing pages: templates rendered with autoescaping, assets served locally."""
