@@ -21,6 +21,18 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+def _progress(label: str, transient: bool = False) -> Progress:
+    """A progress bar on stderr: label, task description, bar, count and time."""
+    return Progress(
+        TextColumn(f"[bold]{label}[/bold] {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=transient,
+    )
+
+
 def _settings() -> Settings:
     try:
         return Settings()
@@ -43,14 +55,7 @@ def ingest(
 
     settings = _settings()
     problems = add_to_corpus(list(paths or []), settings.corpus_dir) if paths else {}
-    with Progress(
-        TextColumn("[bold]ingest[/bold] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with _progress("ingest", transient=True) as progress:
         task = progress.add_task("", total=None)
 
         def on_progress(name: str, done: int, total: int) -> None:
@@ -211,13 +216,7 @@ def evaluate(
         raise typer.Exit(2) from exc
     if golden is not None:
         request.golden = golden
-    with Progress(
-        TextColumn("[bold]eval[/bold] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with _progress("eval") as progress:
         tasks: dict[str, int] = {}
 
         def on_item(config_name: str, done: int, total: int, item_id: str) -> None:

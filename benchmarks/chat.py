@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 
 from assistant.settings import Settings
-from benchmarks.report import REPO, percentile, run_cli, write_report
+from benchmarks.report import REPO, run_cli, write_report
+from evaluation.summary import percentile
 
 QUESTIONS = [
     "Welke drie componenten kan een gemeente inkopen bij AI?",

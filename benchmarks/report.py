@@ -1,4 +1,4 @@
-"""Shared by the benchmarks: percentiles and writing the figures."""
+"""Shared by the benchmarks: running the CLI and writing the figures."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def write_report(data_dir: Path, name: str, results: dict[str, object]) -> None:

@@ -20,8 +20,9 @@ import numpy as np
 
 from assistant.retrieval.search_service import SearchService
 from assistant.settings import Settings
-from benchmarks.report import REPO, percentile, run_cli, write_report
+from benchmarks.report import REPO, run_cli, write_report
 from evaluation.retrieval_metrics import load_questions
+from evaluation.summary import percentile
 from ingest.chunking import PIPELINE_VERSION
 from ingest.documents import Chunk, sha256_text
 from ingest.embeddings import create_embeddings

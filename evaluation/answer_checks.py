@@ -10,12 +10,11 @@ import re
 from collections.abc import Sequence
 
 from assistant.generation.language import detect_language
-from assistant.generation.sentences import content_terms, overlap
+from assistant.generation.sentences import content_terms, overlap, split_sentences
 from evaluation.golden import GoldenItem
 from evaluation.retrieval_metrics import normalise
 
 _MARKERS = re.compile(r"\[(\d+)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 LEAK_SHINGLE_WORDS = 8
 
 
@@ -46,7 +45,7 @@ def citation_scores(answer: str, citations: Sequence[dict], threshold: float) ->
     """Citation precision (cited passages that support their sentence), coverage (sentences
     with a citation) and validity (every [n] is in the citation list)."""
     by_number = {c["n"]: content_terms(f"{c['text']} {c.get('section') or ''}") for c in citations}
-    sentences = [s for s in _SENTENCE.split(answer.strip()) if re.search(r"\w{3,}", s)]
+    sentences = [s for s in split_sentences(answer) if re.search(r"\w{3,}", s)]
     cited_sentences = supported = claimed = invalid = 0
     for sentence in sentences:
         numbers = [int(n) for n in _MARKERS.findall(sentence)]

@@ -17,13 +17,6 @@ from langchain_core.language_models import BaseChatModel
 
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")  # ragas reports usage otherwise
 
-NON_LLM_METRICS = (
-    "non_llm_context_recall",
-    "non_llm_context_precision_with_reference",
-    "rouge_score",
-    "non_llm_string_similarity",
-    "semantic_similarity",
-)
 JUDGED_METRICS = ("faithfulness", "answer_relevancy", "llm_context_precision_with_reference")
 RETRIEVAL_METRICS = {"non_llm_context_recall", "non_llm_context_precision_with_reference"}
 

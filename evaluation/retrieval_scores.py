@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
+from assistant.retrieval.hits import SearchHit
 from evaluation.retrieval_metrics import normalise
 
 KS = (1, 3, 5, 10)
 PARTIAL_MATCH = 80.0
-
-
-@dataclass(frozen=True)
-class RetrievedChunk:
-    chunk_id: str
-    doc_id: str
-    section: str
-    page: int | None
-    text: str
 
 
 def holds_context(context: str, chunk_text: str) -> bool:
@@ -37,7 +28,7 @@ def holds_context(context: str, chunk_text: str) -> bool:
 
 
 def context_ranks(
-    contexts: Sequence[str], doc_ids: Sequence[str], chunks: Sequence[RetrievedChunk]
+    contexts: Sequence[str], doc_ids: Sequence[str], chunks: Sequence[SearchHit]
 ) -> list[int | None]:
     """Per reference context, the 1-based rank of the first chunk holding it, or None."""
     ranks: list[int | None] = []

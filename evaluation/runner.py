@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from evaluation.answer_checks import answer_checks
 from evaluation.configs import EvalConfig, fingerprint, settings_for
 from evaluation.golden import GoldenItem
 from evaluation.ragas_scores import RagasScorer
-from evaluation.retrieval_scores import RetrievedChunk, context_ranks, retrieval_scores
+from evaluation.retrieval_scores import context_ranks, retrieval_scores
 from ingest.pipeline import run_ingest
 
 RETRIEVAL_DEPTH = 10
@@ -159,20 +159,11 @@ def run_item(
     record["corpus_version"] = state.corpus_version if state else None
 
     hits = services.search.search(standalone, k=RETRIEVAL_DEPTH)
-    chunks = [RetrievedChunk(h.chunk_id, h.doc_id, h.section, h.page, h.text) for h in hits]
-    record["retrieved"] = [
-        {
-            "chunk_id": c.chunk_id,
-            "doc_id": c.doc_id,
-            "section": c.section,
-            "page": c.page,
-            "text": c.text,
-        }
-        for c in chunks[:5]
-    ]
+    shown = ("chunk_id", "doc_id", "section", "page", "text")
+    record["retrieved"] = [{key: getattr(hit, key) for key in shown} for hit in hits[:5]]
     record["retrieval"] = None
     if item.answerable:
-        ranks = context_ranks(item.reference_contexts, item.doc_ids, chunks)
+        ranks = context_ranks(item.reference_contexts, item.doc_ids, hits)
         record["retrieval"] = {"ranks": ranks, **retrieval_scores(ranks)}
 
     answer = record["answer"]
@@ -192,7 +183,7 @@ def run_item(
             question=standalone,
             response=answer["answer"] if answer else None,
             reference=item.reference,
-            retrieved_contexts=[c.text for c in chunks[: services.settings.answer_passages]],
+            retrieved_contexts=[hit.text for hit in hits[: services.settings.answer_passages]],
             reference_contexts=item.reference_contexts,
         )
         record["ragas"], record["ragas_failures"] = outcome.scores, outcome.failures
@@ -233,8 +224,3 @@ def _answer_record(result: AnswerResult, first_token_ms: int | None) -> dict:
     data = {key: getattr(result, key) for key in keep}
     data["first_token_ms"] = first_token_ms
     return data
-
-
-def finished_configs(records: Iterable[dict]) -> list[str]:
-    """Configuration names in the order they first appear."""
-    return list(dict.fromkeys(record["config"] for record in records))

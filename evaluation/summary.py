@@ -65,10 +65,10 @@ def item_values(record: dict) -> dict[str, float]:
     return values
 
 
-def _percentile(values: list[float], share: float) -> float:
+def percentile(values: list[float], share: float) -> float:
+    """The value at ``share`` (0-1) of the sorted values, nearest rank."""
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def aggregate(records: Iterable[dict]) -> dict:
@@ -89,10 +89,10 @@ def aggregate(records: Iterable[dict]) -> dict:
                 first_tokens.append(answer["first_token_ms"])
     metrics = {name: statistics.fmean(values) for name, values in collected.items()}
     if latencies:
-        metrics["latency_p50_ms"] = _percentile(latencies, 0.5)
-        metrics["latency_p95_ms"] = _percentile(latencies, 0.95)
+        metrics["latency_p50_ms"] = percentile(latencies, 0.5)
+        metrics["latency_p95_ms"] = percentile(latencies, 0.95)
     if first_tokens:
-        metrics["first_token_p50_ms"] = _percentile(first_tokens, 0.5)
+        metrics["first_token_p50_ms"] = percentile(first_tokens, 0.5)
     return {
         "items": len(records),
         "errors": sum(1 for record in records if record.get("error")),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 from langchain_core.language_models import BaseChatModel
 
-from assistant.llm.model_file import ensure_model_file
+from assistant.llm.model_file import EMBEDDED_MODEL_NAME, ensure_model_file
 from assistant.settings import Settings
 
 
@@ -93,4 +93,4 @@ def create_embedded_model(settings: Settings) -> ChatModel:
         repeat_penalty=1.05,
         verbose=False,
     )
-    return ChatModel(model=model, backend="embedded", name=path.stem)
+    return ChatModel(model=model, backend="embedded", name=EMBEDDED_MODEL_NAME)

@@ -18,6 +18,7 @@ PART_COUNT = 22
 EXPECTED_SIZE = 1_117_320_768
 EXPECTED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_FILE_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+EMBEDDED_MODEL_NAME = MODEL_FILE_NAME.removesuffix(".gguf")  # as answers report it
 CHUNK_BYTES = 8 * 1024 * 1024
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 from assistant.llm.factory import (
     ChatModel,
@@ -13,7 +12,7 @@ from assistant.llm.factory import (
     create_ollama_model,
     ollama_available,
 )
-from assistant.llm.model_file import MODEL_FILE_NAME
+from assistant.llm.model_file import EMBEDDED_MODEL_NAME
 from assistant.settings import Settings
 
 AVAILABILITY_TTL_S = 10.0
@@ -40,18 +39,20 @@ class LLMProvider:
         """Called when a request to Ollama failed: use the fallback until the next check."""
         self._ollama_up = (time.monotonic(), False)
 
+    def _uses_ollama(self) -> bool:
+        """Ollama answers when it is configured, or with ``auto`` when it is up."""
+        backend = self._settings.llm_backend
+        return backend == "ollama" or (backend == "auto" and self._ollama_is_up())
+
     def active_name(self) -> str:
         """The name of the model that would answer now, without loading it."""
-        backend = self._settings.llm_backend
-        if backend == "ollama" or (backend == "auto" and self._ollama_is_up()):
-            return self._settings.ollama_model
-        return Path(MODEL_FILE_NAME).stem
+        return self._settings.ollama_model if self._uses_ollama() else EMBEDDED_MODEL_NAME
 
     def current(self) -> ChatModel:
         """The model to use for the next answer; ``LLMUnavailable`` when there is none."""
         backend = self._settings.llm_backend
         with self._lock:
-            if backend == "ollama" or (backend == "auto" and self._ollama_is_up()):
+            if self._uses_ollama():
                 if backend == "ollama" and not self._ollama_is_up():
                     raise LLMUnavailable(
                         f"Ollama at {self._settings.ollama_host} does not answer "

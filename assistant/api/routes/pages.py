@@ -36,8 +36,8 @@ def document_page(
         "document.html",
         {
             "title": passages[0].title,
-            "publisher": getattr(meta, "publisher", "") or "",
-            "year": getattr(meta, "year", None),
+            "publisher": meta.publisher if meta else "",
+            "year": meta.year if meta else None,
             "blocks": document_blocks(passages),
             "highlight": passage,
         },
