@@ -250,17 +250,41 @@ def test_other_script_gets_a_normal_answer(server: str) -> None:
     assert response.json()["answer"]
 
 
-def test_client_disconnect_mid_stream_keeps_the_server_serving(server: str) -> None:
-    with httpx.stream(
-        "POST",
-        f"{server}/api/chat",
-        json={"message": "Wat zijn best practices voor het bouwblok Tests?", "stream": True},
-        timeout=300,
-    ) as response:
-        for line in response.iter_lines():
-            if line.startswith("event: token"):
-                break  # hang up after the first token
+@pytest.mark.parametrize(
+    ("hang_up", "question", "next_question"),
+    [
+        (
+            "after_first_token",
+            "Wat zijn best practices voor het bouwblok Tests?",
+            "Wat is het doel van het algoritmeregister?",
+        ),
+        (
+            "before_first_event",
+            "Welke onderdelen heeft de referentiearchitectuur?",
+            "Wat doet de VNG met AI IM-producten?",
+        ),
+    ],
+)
+def test_client_disconnect_mid_stream_keeps_the_server_serving(
+    server: str, hang_up: str, question: str, next_question: str
+) -> None:
+    # A hang-up used to leave the answer generator suspended while it held the model
+    # lock, so the next answer that needed the model waited forever (found in step 4).
+    timeout = httpx.Timeout(300, read=0.5) if hang_up == "before_first_event" else 300
+    try:
+        with httpx.stream(
+            "POST",
+            f"{server}/api/chat",
+            json={"message": question, "stream": True},
+            timeout=timeout,
+        ) as response:
+            for line in response.iter_lines():
+                if line.startswith("event: token"):
+                    break  # hang up after the first token
+    except httpx.ReadTimeout:
+        pass  # hung up before the first event
     time.sleep(0.5)
     assert httpx.get(f"{server}/api/health", timeout=30).json()["status"] == "ok"
-    body = chat(server, "Wat is de hoofdstad van Frankrijk?").json()
-    assert body["refused"] is True
+    assert chat(server, "Wat is de hoofdstad van Frankrijk?").json()["refused"] is True
+    body = chat(server, next_question).json()  # needs the model, so the lock must be free
+    assert body["answer"] and not body["cached"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ from assistant.conversations import UnknownConversation
 from assistant.generation.answer_service import AnswerEvent, AnswerResult, InvalidMessage
 from assistant.llm.factory import LLMUnavailable
 from assistant.retrieval.search_service import IndexNotReady
+from assistant.ui.answer_html import answer_html
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
@@ -42,12 +44,16 @@ async def chat(request: ChatRequest, answers: AnswerServiceDep):
     `token`, then `citations`, then `done`; `error` if it fails halfway)."""
     cancelled = threading.Event()
     events = answers.stream(request.message, request.conversation_id, cancelled.is_set)
-    first = await run_in_threadpool(_first_event, events)
+    try:
+        first = await run_in_threadpool(_first_event, events)
+    except BaseException:  # an HTTP error, or a client that left before the first event
+        _close(events, cancelled)
+        raise
     if not request.stream:
         result = first if isinstance(first, AnswerResult) else None
         if result is None:
             result = await run_in_threadpool(_final_result, first, events)
-        return result.to_dict()
+        return _response_body(result)
     return EventSourceResponse(_sse(first, events, cancelled), ping=15)
 
 
@@ -89,7 +95,16 @@ async def _sse(
         detail = "Er ging iets mis bij het maken van het antwoord. Probeer het opnieuw."
         yield {"event": "error", "data": json.dumps({"detail": detail}, ensure_ascii=False)}
     finally:
-        cancelled.set()  # a client that disconnected stops the generation
+        _close(events, cancelled)  # a client that disconnected stops the generation
+
+
+def _close(events: Iterator[AnswerEvent], cancelled: threading.Event) -> None:
+    """Stop the answer and close its generator now, so that it releases the model lock
+    at once instead of whenever the garbage collector finds it."""
+    cancelled.set()
+    # ValueError: still running in a worker thread, where it sees `cancelled` and stops
+    with contextlib.suppress(ValueError):
+        events.close()
 
 
 def _sse_event(event: AnswerEvent) -> dict:
@@ -99,5 +114,12 @@ def _sse_event(event: AnswerEvent) -> dict:
         data = json.dumps({"citations": event.data}, ensure_ascii=False)
     else:
         assert isinstance(event.data, AnswerResult)
-        data = json.dumps(event.data.to_dict(), ensure_ascii=False)
+        data = json.dumps(_response_body(event.data), ensure_ascii=False)
     return {"event": event.kind, "data": data}
+
+
+def _response_body(result: AnswerResult) -> dict:
+    """The result as the API returns it, with the answer also as safe HTML for the UI."""
+    body = result.to_dict()
+    body["answer_html"] = answer_html(result.answer, {c["n"] for c in result.citations})
+    return body
