@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export WEGWIJZER_DATA_DIR ?= data
 
-.PHONY: setup index run test lint bench eval clean
+.PHONY: setup browser-deps index run test lint bench eval clean
 
 # Install once; again only when the dependency files change.
 $(STAMP): pyproject.toml requirements.lock
@@ -34,7 +34,16 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup lint
+# The browser tests' tools: Debian's Chromium (never Playwright's download) and axe-core.
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+	test -f tests/browser/node_modules/axe-core/axe.min.js || \
+	  npm ci --prefix tests/browser --no-audit --no-fund
+
+test: setup lint browser-deps
 	$(BIN)/pytest
 
 bench: setup
@@ -45,4 +54,4 @@ eval: index
 	$(BIN)/wegwijzer eval --out reports
 
 clean:
-	rm -rf $(VENV) data tests/artifacts
+	rm -rf $(VENV) data tests/artifacts tests/browser/node_modules

@@ -63,3 +63,21 @@ def test_full_text_drops_the_overlap_chunks_share_and_escapes_nothing_itself() -
         "drie vier zes",
     ]
     assert [b.new_section for b in blocks] == [True, False, True]
+
+
+@pytest.mark.unit
+def test_a_highlighted_passage_keeps_its_whole_text() -> None:
+    chunks = [
+        _hit("a", "Inkoop", "Een twee drie vier"),
+        _hit("b", "Inkoop", "drie vier vijf zes"),
+        _hit("c", "Inkoop", "vijf zes zeven"),
+    ]
+    blocks = document_blocks(chunks, highlight="b")
+    assert [(b.chunk_id, b.text) for b in blocks] == [
+        ("a", "Een twee"),
+        ("b", "drie vier vijf zes"),
+        ("c", "zeven"),
+    ]
+    # a block that was all overlap disappears, and its heading moves to the passage
+    blocks = document_blocks([_hit("a", "S", "drie vier"), _hit("b", "S", "drie vier vijf")], "b")
+    assert [(b.chunk_id, b.text, b.new_section) for b in blocks] == [("b", "drie vier vijf", True)]

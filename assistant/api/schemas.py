@@ -100,6 +100,9 @@ class ChatResponse(BaseModel):
     cached: bool = False
     prompt_version: str = ""
     unsupported_sentences: int = 0
+    answer_html: str = Field(
+        "", description="The answer as safe HTML (escaped, no links), [n] as citation chips."
+    )
 
 
 class FeedbackRequest(BaseModel):

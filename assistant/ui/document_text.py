@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.retrieval.hits import SearchHit
 
@@ -28,15 +28,28 @@ def shared_overlap(previous: str, following: str) -> int:
     return 0
 
 
-def document_blocks(passages: list[SearchHit]) -> list[TextBlock]:
-    """Chunks in reading order as text blocks, each without the text its predecessor had."""
+def document_blocks(passages: list[SearchHit], highlight: str | None = None) -> list[TextBlock]:
+    """Chunks in reading order as text blocks, each without the text its predecessor had.
+
+    The ``highlight`` chunk keeps its whole text, so a cited passage is marked from its
+    first word; the overlap is then cut from the end of the block before it instead.
+    """
     blocks: list[TextBlock] = []
     previous = None
     for passage in passages:
-        text = passage.text
+        text, heading_moved = passage.text, False
         if previous is not None and previous.section == passage.section:
-            text = text[shared_overlap(previous.text, text) :].lstrip()
-        new_section = previous is None or previous.section != passage.section
+            overlap = shared_overlap(previous.text, text)
+            if passage.chunk_id == highlight and overlap:
+                before = blocks.pop()
+                kept = before.text[: max(len(before.text) - overlap, 0)].rstrip()
+                if kept:
+                    blocks.append(replace(before, text=kept))
+                else:
+                    heading_moved = before.new_section
+            else:
+                text = text[overlap:].lstrip()
+        new_section = heading_moved or previous is None or previous.section != passage.section
         blocks.append(TextBlock(passage.chunk_id, passage.section, passage.page, text, new_section))
         previous = passage
     return blocks

@@ -1,4 +1,8 @@
-"""Pages for people: the full text of a document, with a cited passage highlighted."""
+"""Pages for people: the chat at ``/`` and the full text of a document.
+
+Every page is server-rendered with autoescaping; the only script is our own
+``/static/chat.js``, and the Content-Security-Policy forbids anything else.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,51 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from assistant.api.deps import SearchServiceDep
+from assistant import __version__
+from assistant.api.deps import SearchServiceDep, SettingsDep
 from assistant.retrieval.search_service import IndexNotReady, UnknownDocuments
 from assistant.ui.document_text import document_blocks
 
-router = APIRouter(tags=["pages"])
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "ui" / "templates")
+UI_DIR = Path(__file__).resolve().parents[2] / "ui"
+STATIC_DIR = UI_DIR / "static"
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+templates = Jinja2Templates(directory=UI_DIR / "templates")
+templates.env.globals["version"] = __version__
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+EXAMPLE_QUESTIONS = (
+    "Welke drie componenten kan een gemeente inkopen bij AI?",
+    "Wat moet ik regelen voordat ik een AI-assistent inzet?",
+    "Welke rollen zijn betrokken bij een AI-project?",
+    "Wat vraagt de AI-verordening van gemeenten?",
+)
+
+
+@router.get("/", response_class=HTMLResponse)
+def chat_page(request: Request, search: SearchServiceDep, settings: SettingsDep) -> HTMLResponse:
+    """The chat for municipal employees."""
+    state = search.state()
+    documents = sorted(state.documents.values(), key=lambda d: d.title) if state else []
+    return templates.TemplateResponse(
+        request,
+        "chat.html",
+        {
+            "documents": documents,
+            "examples": EXAMPLE_QUESTIONS,
+            "max_chars": settings.max_message_chars,
+        },
+        headers=PAGE_HEADERS,
+    )
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
@@ -38,7 +81,8 @@ def document_page(
             "title": passages[0].title,
             "publisher": meta.publisher if meta else "",
             "year": meta.year if meta else None,
-            "blocks": document_blocks(passages),
+            "blocks": document_blocks(passages, highlight=passage),
             "highlight": passage,
         },
+        headers=PAGE_HEADERS,
     )
