@@ -94,7 +94,14 @@ class Settings(BaseSettings):
     # --- answers -----------------------------------------------------------
     prompt_version: str = Field("v1", pattern=r"^v\d+$")
     answer_passages: int = Field(3, ge=1, le=20, description="Passages the model reads.")
-    passage_max_chars: int = Field(380, ge=100, le=4000)
+    passage_max_chars: int = Field(700, ge=100, le=4000)
+    answer_evidence_sentences: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="Add up to this many of the passages' own best sentences (cited) that "
+        "the model's answer left out.",
+    )
     refusal_min_similarity: float = Field(
         0.845,
         ge=0.0,

@@ -382,3 +382,24 @@ def test_errors_are_dutch_and_keep_the_typed_question(site, page, ingested) -> N
         shot(page, "12-llm-down")
     finally:
         stop(process)
+
+
+def test_rate_limited_shows_the_wait_and_keeps_the_question(site, page) -> None:
+    base, _ = site
+    # Stand-in: the server has no rate limiter yet (issue step 5 adds it), so this
+    # test answers /api/chat with the 429 that limiter will send, at the browser.
+    page.route(
+        "**/api/chat",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "30", "Content-Type": "application/json"},
+            body=json.dumps({"detail": "Too Many Requests"}),
+        ),
+    )
+    page.goto(base)
+    page.fill("#question", "Wat is een DPIA?")
+    page.press("#question", "Enter")
+    error = page.locator("#form-error")
+    error.wait_for()
+    assert "Wacht 30 seconden" in error.inner_text()
+    assert page.input_value("#question") == "Wat is een DPIA?"

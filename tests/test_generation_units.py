@@ -137,3 +137,36 @@ def test_prompt_files_carry_the_rules_and_a_version() -> None:
     ):
         assert rule in prompts.system
     assert "{passages}" in prompts.user and "{question}" in prompts.user
+
+
+def test_a_list_intro_brings_its_items_into_the_passage() -> None:
+    text = (
+        "Het team bestaat uit verschillende mensen met elk een eigen rol in het project. "
+        "Welke rollen heeft een multidisciplinair team nodig? Denk aan:\n"
+        "- projectleider\n- jurist\n- data scientist\n"
+        "Verder is er veel aandacht nodig voor de planning van het geheel en de financiering. "
+        "Ook de communicatie met inwoners vraagt om een goede aanpak met duidelijke afspraken."
+    )
+    hit = SearchHit("c0", "d", "T", "S", None, 0, text, 1.0)
+    [passage] = select_passages("Welke rollen heeft een team nodig?", [hit], 10_000, len, 1, 120)
+    assert "- projectleider" in passage.text and "- data scientist" in passage.text
+    assert "financiering" not in passage.text
+
+
+def test_missing_evidence_adds_only_what_the_answer_left_out() -> None:
+    from assistant.generation.citations import CheckedSentence
+    from assistant.generation.extractive import missing_evidence
+
+    passages = [
+        passage(
+            1,
+            "De gemeente koopt data in bij een leverancier. Modellen kunnen los worden "
+            "ingekocht door de gemeente.",
+        ),
+        passage(2, "Applicaties of diensten met AI kan de gemeente ook als geheel inkopen."),
+    ]
+    answer = [CheckedSentence("De gemeente koopt data in bij een leverancier.", [1])]
+    extra = missing_evidence("Wat kan de gemeente inkopen?", passages, answer, limit=2)
+    assert [s.sources for s in extra] == [[1], [2]]
+    assert all("data in" not in s.text for s in extra)
+    assert missing_evidence("Wat kan de gemeente inkopen?", passages, answer, limit=0) == []

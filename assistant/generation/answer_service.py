@@ -32,6 +32,7 @@ from assistant.generation.context import Passage, select_passages
 from assistant.generation.extractive import (
     drop_non_answers,
     extractive_answer,
+    missing_evidence,
     only_repeats_the_question,
 )
 from assistant.generation.language import detect_language
@@ -310,6 +311,12 @@ class AnswerService:
             draft.fallback = "extractive-supplement" if extra else None
         else:
             draft.sentences = checked
+            extra = missing_evidence(
+                question, draft.passages, checked, self._settings.answer_evidence_sentences
+            )
+            if extra:
+                draft.sentences = checked + extra
+                draft.fallback = "extractive-supplement"
 
     def _messages(self, question: str, language: str, passages: list[Passage]) -> list[BaseMessage]:
         prompts = self._prompts
@@ -326,6 +333,15 @@ class AnswerService:
             HumanMessage(user),
         ]
 
+    @property
+    def _answer_settings_id(self) -> str:
+        """The settings that shape an answer, so that changing one invalidates the cache."""
+        s = self._settings
+        return (
+            f"p{s.answer_passages}x{s.passage_max_chars}e{s.answer_evidence_sentences}"
+            f"c{s.citation_support_threshold}t{s.llm_max_answer_tokens}"
+        )
+
     def _cache_key(self, standalone: str, language: str, model_name: str) -> str:
         state = self._search.state()
         normalised = " ".join(re.findall(r"\w+", standalone.lower()))
@@ -336,6 +352,7 @@ class AnswerService:
             model_name,
             self._prompts.label,
             self._settings.chunking_id,
+            self._answer_settings_id,
         ]
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 

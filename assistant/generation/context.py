@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,7 +46,12 @@ def select_passages(
     return passages
 
 
+LIST_ITEM = re.compile(r"^(?:[-•*]|\d{1,2}[.)])\s")
+
+
 def _most_relevant_sentences(text: str, question_terms: set[str], max_chars: int) -> str:
+    """The sentences sharing most words with the question, in their own order; a list
+    intro ("Denk aan:") brings the list items after it, which rarely share those words."""
     if len(text) <= max_chars:
         return text
     sentences = split_sentences(text)
@@ -60,4 +66,15 @@ def _most_relevant_sentences(text: str, question_terms: set[str], max_chars: int
             continue
         chosen.append(index)
         length += len(sentences[index]) + 1
-    return "\n".join(sentences[i] for i in sorted(chosen))[: max_chars + 200]
+    for index in sorted(chosen):
+        if not sentences[index].rstrip().endswith(":"):
+            continue
+        follow = index + 1
+        while follow < len(sentences) and LIST_ITEM.match(sentences[follow]):
+            if follow not in chosen:
+                if length + len(sentences[follow]) > max_chars * 1.5:
+                    break
+                chosen.append(follow)
+                length += len(sentences[follow]) + 1
+            follow += 1
+    return "\n".join(sentences[i] for i in sorted(chosen))[: int(max_chars * 1.5) + 200]

@@ -34,6 +34,34 @@ def extractive_answer(
     ]
 
 
+def missing_evidence(
+    question: str,
+    passages: list[Passage],
+    answer: list[CheckedSentence],
+    limit: int,
+    same_as: float = 0.6,
+) -> list[CheckedSentence]:
+    """Up to ``limit`` of the passages' best sentences that the answer does not already say.
+
+    A 1.5B model tends to answer with one sentence and leave out what the passages list;
+    these quoted, cited sentences put it back. A sentence counts as already said when
+    ``same_as`` of its content words occur in one answer sentence.
+    """
+    if limit <= 0:
+        return []
+    said = [content_terms(s.text) for s in answer]
+    extra: list[CheckedSentence] = []
+    for sentence in extractive_answer(question, passages, max_sentences=limit + len(answer)):
+        terms = content_terms(sentence.text)
+        if any(overlap(terms, known) >= same_as for known in said):
+            continue
+        extra.append(sentence)
+        said.append(terms)
+        if len(extra) == limit:
+            break
+    return extra
+
+
 def drop_non_answers(sentences: list[CheckedSentence]) -> list[CheckedSentence]:
     """Remove questions the model echoed and a dangling list intro ("De rollen zijn:")."""
     kept = [s for s in sentences if not s.text.rstrip().endswith("?")]
