@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from assistant.settings import Settings
-from tests.conftest import DECK, GUIDE, OTU, PAPER, SHARED_MODEL_DIR, TNO
-from tests.test_api import server_env, start_server, stop
+from tests.conftest import DECK, GUIDE, OTU, PAPER, TNO
+from tests.test_api import answering_server_env, start_server, stop
 
 pytestmark = pytest.mark.integration
 
@@ -84,13 +84,7 @@ OUT_OF_CORPUS = [
 
 @pytest.fixture(scope="module")
 def server(ingested: Settings) -> Iterator[str]:
-    env = server_env(
-        ingested,
-        WEGWIJZER_MODEL_DIR=str(SHARED_MODEL_DIR),
-        WEGWIJZER_LLM_BACKEND="embedded",
-        WEGWIJZER_LLM_THREADS="2",
-    )
-    process, base = start_server(env)
+    process, base = start_server(answering_server_env(ingested))
     yield base
     stop(process)
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from assistant.settings import Settings
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, SHARED_MODEL_DIR, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +26,17 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
+
+
+def answering_server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """``server_env`` for a server that answers with the shared embedded model."""
+    return server_env(
+        settings,
+        WEGWIJZER_MODEL_DIR=str(SHARED_MODEL_DIR),
+        WEGWIJZER_LLM_BACKEND="embedded",
+        WEGWIJZER_LLM_THREADS="2",
+        **extra,
+    )
 
 
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:

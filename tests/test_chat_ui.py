@@ -23,8 +23,8 @@ import pytest
 
 from assistant.conversations import ConversationStore
 from assistant.settings import Settings
-from tests.conftest import DECK, REPO, SHARED_MODEL_DIR, free_port
-from tests.test_api import server_env, start_server, stop
+from tests.conftest import DECK, REPO, free_port
+from tests.test_api import answering_server_env, server_env, start_server, stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -64,13 +64,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def site(ingested: Settings) -> Iterator[tuple[str, Settings]]:
-    env = server_env(
-        ingested,
-        WEGWIJZER_MODEL_DIR=str(SHARED_MODEL_DIR),
-        WEGWIJZER_LLM_BACKEND="embedded",
-        WEGWIJZER_LLM_THREADS="2",
-    )
-    process, base = start_server(env)
+    process, base = start_server(answering_server_env(ingested))
     yield base, ingested
     stop(process)
 
@@ -102,6 +96,16 @@ def ask(page, question: str) -> object:
     done = page.locator(".message.assistant .answer[aria-busy=false]").nth(count)
     done.wait_for(timeout=ANSWER_TIMEOUT_MS)
     return page.locator(".message.assistant").nth(count)
+
+
+def ask_expecting_error(page, question: str) -> str:
+    """Send a question that fails; the error shows and the question stays in the field."""
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    error = page.locator("#form-error")
+    error.wait_for()
+    assert page.input_value("#question") == question
+    return error.inner_text()
 
 
 def axe_violations(page) -> list[dict]:
@@ -362,12 +366,7 @@ def test_errors_are_dutch_and_keep_the_typed_question(site, page, ingested) -> N
     base, _ = site
     page.goto(base)
     page.context.set_offline(True)
-    page.fill("#question", "Wat is een DPIA?")
-    page.press("#question", "Enter")
-    error = page.locator("#form-error")
-    error.wait_for()
-    assert "Geen verbinding" in error.inner_text()
-    assert page.input_value("#question") == "Wat is een DPIA?"
+    assert "Geen verbinding" in ask_expecting_error(page, "Wat is een DPIA?")
     shot(page, "11-offline")
     page.context.set_offline(False)
 
@@ -384,11 +383,8 @@ def test_errors_are_dutch_and_keep_the_typed_question(site, page, ingested) -> N
         banner = page.locator("#status-banner")
         banner.wait_for()
         assert "niet bereikbaar" in banner.inner_text()
-        page.fill("#question", QUESTION)
-        page.press("#question", "Enter")
-        page.wait_for_function("() => !document.querySelector('#form-error').hidden")
-        assert "taalmodel" in error.inner_text() and "niet bereikbaar" in error.inner_text()
-        assert page.input_value("#question") == QUESTION
+        error = ask_expecting_error(page, QUESTION)
+        assert "taalmodel" in error and "niet bereikbaar" in error
         assert page.locator(".message").count() == 0
         shot(page, "12-llm-down")
     finally:
@@ -408,9 +404,4 @@ def test_rate_limited_shows_the_wait_and_keeps_the_question(site, page) -> None:
         ),
     )
     page.goto(base)
-    page.fill("#question", "Wat is een DPIA?")
-    page.press("#question", "Enter")
-    error = page.locator("#form-error")
-    error.wait_for()
-    assert "Wacht 30 seconden" in error.inner_text()
-    assert page.input_value("#question") == "Wat is een DPIA?"
+    assert "Wacht 30 seconden" in ask_expecting_error(page, "Wat is een DPIA?")
