@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from assistant.conversations import ConversationStore
 from assistant.settings import Settings
@@ -185,7 +186,8 @@ def test_copy_and_feedback_are_stored_with_the_conversation(site, page) -> None:
     page.goto(base)
     item = ask(page, QUESTION)
     item.locator(".copy").click()
-    assert item.locator(".tool-status").inner_text() == "Antwoord gekopieerd."
+    # the status is written after the clipboard promise settles: wait for it
+    expect(item.locator(".tool-status")).to_have_text("Antwoord gekopieerd.", timeout=10_000)
     copied = page.evaluate("() => navigator.clipboard.readText()")
     assert copied == item.evaluate("el => el.answerText") and len(copied) > 20
 
