@@ -67,6 +67,11 @@ def ingest(
     report.problems = {**problems, **report.problems}
     for name, reason in sorted(report.problems.items()):
         console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
+    for chunk_id, signals in sorted(report.flagged.items()):
+        console.print(
+            f"[yellow]flagged[/yellow] {chunk_id}: looks like instructions to the model "
+            f"({', '.join(signals)}); left out of answers"
+        )
     summary = (
         f"{report.documents} documents, {report.total_chunks} chunks "
         f"({len(report.added)} added, {len(report.updated)} updated, "
@@ -278,14 +283,66 @@ def serve(
     """Serve the HTTP API (OpenAPI at /docs)."""
     import uvicorn
 
+    from assistant.api.access import open_bind_problem
     from assistant.api.app import create_app
+    from assistant.security.api_keys import KeyStore
 
     settings = _settings()
     if host:
         settings.host = host
     if port:
         settings.port = port
+    problem = open_bind_problem(settings, KeyStore(settings.api_keys_path))
+    if problem:
+        console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+keys_app = typer.Typer(help="API keys: create, list and revoke (stored hashed).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key.")],
+    role: Annotated[str, typer.Option(help="user, or admin (feedback, logs, documents).")] = "user",
+) -> None:
+    """Create a key; it is shown once and stored only as a hash."""
+    from assistant.security.api_keys import KeyStore
+
+    try:
+        key, plain = KeyStore(_settings().api_keys_path).create(name, role)  # type: ignore[arg-type]
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"created key {key.id} ({key.role}) for {key.name}; it is shown only now:")
+    typer.echo(plain)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never the secrets)."""
+    from assistant.security.api_keys import KeyStore
+
+    for key in KeyStore(_settings().api_keys_path).list():
+        state = "active" if key.active else "revoked"
+        typer.echo(f"{key.id}\t{key.role}\t{state}\t{key.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see 'keys list').")],
+) -> None:
+    """Revoke a key at once."""
+    from assistant.security.api_keys import KeyStore, UnknownKey
+
+    try:
+        key = KeyStore(_settings().api_keys_path).revoke(key_id)
+    except UnknownKey as exc:
+        console.print(f"[red]no key with id {key_id}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"revoked key {key.id} ({key.name})")
 
 
 def _hit_dict(hit: object) -> dict:

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.api.access import Access
 from assistant.conversations import ConversationStore
 from assistant.generation.answer_service import AnswerService
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.rerank import CrossEncoderReranker, Reranker
 from assistant.retrieval.search_service import SearchService
+from assistant.security.api_keys import KeyStore
+from assistant.security.rate_limits import RateLimits
 from assistant.settings import Settings
 from ingest.embeddings import create_embeddings
 from ingest.store import ChunkStore
@@ -27,6 +30,9 @@ class Services:
     llm: LLMProvider
     conversations: ConversationStore
     answers: AnswerService
+    keys: KeyStore
+    access: Access
+    limits: RateLimits
 
 
 def build_services(settings: Settings) -> Services:
@@ -40,6 +46,7 @@ def build_services(settings: Settings) -> Services:
     llm = LLMProvider(settings)
     conversations = ConversationStore(settings.conversations_path)
     answers = AnswerService(settings, search, llm, conversations)
+    keys = KeyStore(settings.api_keys_path)
     return Services(
         settings=settings,
         store=store,
@@ -48,4 +55,7 @@ def build_services(settings: Settings) -> Services:
         llm=llm,
         conversations=conversations,
         answers=answers,
+        keys=keys,
+        access=Access(settings, keys),
+        limits=RateLimits(settings),
     )

@@ -119,6 +119,53 @@ class Settings(BaseSettings):
         None, description="SQLite file of conversations; default <data_dir>/conversations.sqlite."
     )
 
+    # --- screening (personal data, prompt injection) ------------------------
+    pii_filter: bool = Field(True, description="Find personal data in questions.")
+    pii_policy: Literal["redact", "refuse"] = Field(
+        "redact", description="redact: replace it and answer; refuse: ask to rephrase."
+    )
+    injection_threshold: float = Field(
+        0.6, ge=0.05, le=1.0, description="Screening score from which text counts as an attack."
+    )
+    flagged_passages: Literal["drop", "neutralise"] = Field(
+        "drop",
+        description="A passage that carries instructions: leave it out, or remove "
+        "the sentences that do.",
+    )
+
+    # --- access --------------------------------------------------------------
+    auth_mode: Literal["keys", "proxy"] = Field(
+        "keys", description="keys: API keys (wegwijzer keys); proxy: a trusted SSO proxy's headers."
+    )
+    api_keys_file: Path | None = Field(
+        None, description="SQLite file of hashed API keys; default <data_dir>/api_keys.sqlite."
+    )
+    proxy_user_header: str = "X-Forwarded-User"
+    proxy_groups_header: str = "X-Forwarded-Groups"
+    proxy_admin_group: str = "wegwijzer-admin"
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses whose user headers are believed (proxy mode).",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    max_body_bytes: int = Field(65_536, ge=1024, le=10_000_000)
+
+    # --- limits ----------------------------------------------------------------
+    rate_limit: str = Field("30/minute", description="Requests per key (else per client).")
+    token_quota: str = Field("200000/day", description="Model tokens per key (else client).")
+    limits_storage_uri: str = Field(
+        "memory://", description="memory:// for one process, redis://host:6379 for replicas."
+    )
+    llm_queue_size: int = Field(
+        8, ge=0, le=1000, description="Questions that may wait for the model; more get 503."
+    )
+    llm_queue_wait_s: float = Field(120.0, gt=0, description="Longest wait for the model.")
+    generation_timeout_s: float = Field(
+        180.0, gt=0, description="An answer still generating after this is cut off."
+    )
+
     # --- server ----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -143,6 +190,10 @@ class Settings(BaseSettings):
     @property
     def conversations_path(self) -> Path:
         return self.conversations_file or self.data_dir / "conversations.sqlite"
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.api_keys_file or self.data_dir / "api_keys.sqlite"
 
     @property
     def synonyms_path(self) -> Path:

@@ -59,8 +59,9 @@ class Chunk:
     position: int
     text: str
     content_hash: str
+    injection_score: float = 0.0  # prompt-injection screening of the text at ingest
 
-    def metadata(self) -> dict[str, str | int]:
+    def metadata(self) -> dict[str, str | int | float]:
         """Flat metadata as a vector store accepts it (no None values)."""
         return {
             "doc_id": self.doc_id,
@@ -69,6 +70,7 @@ class Chunk:
             "page": self.page if self.page is not None else -1,
             "position": self.position,
             "content_hash": self.content_hash,
+            "injection_score": self.injection_score,
             "kind": "chunk",
         }
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.security.injection import screen
 from assistant.settings import Settings
 from ingest.catalog import discover, with_derived_title
 from ingest.chunking import PIPELINE_VERSION, chunk_sections, split_windows
@@ -39,6 +40,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)
+    flagged: dict[str, list[str]] = field(default_factory=dict)  # chunk id -> signals
     chunks_embedded: int = 0
     total_chunks: int = 0
     documents: int = 0
@@ -55,6 +57,7 @@ def chunk_document(source: SourceFile, settings: Settings) -> tuple[SourceFile, 
     chunks = chunk_sections(meta, sections, settings.chunk_size, settings.chunk_overlap)
     if not chunks:
         raise LoadError("no text left after cleaning")
+    chunks = [replace(chunk, injection_score=screen(chunk.text).score) for chunk in chunks]
     return SourceFile(source.path, meta, source.file_hash), chunks
 
 
@@ -150,6 +153,11 @@ def run_ingest(
                 + [search_text(replace(chunk, text=text)) for chunk, _, text in windows]
             )
             store.add_chunks(generation, chunks, vectors[: len(chunks)])
+            report.flagged |= {
+                chunk.chunk_id: screen(chunk.text).signals
+                for chunk in chunks
+                if chunk.injection_score >= settings.injection_threshold
+            }
             store.add_windows(generation, windows, vectors[len(chunks) :])
             report.chunks_embedded += len(chunks)
             new_docs[source.meta.id] = _document_state(source, len(chunks))

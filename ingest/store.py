@@ -113,6 +113,7 @@ class StoredChunk:
             position=int(meta.get("position", 0)),
             text=self.text,
             content_hash=str(meta.get("content_hash", "")),
+            injection_score=float(meta.get("injection_score", 0.0)),
         )
 
 

@@ -7,10 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from assistant import __version__
+from assistant.api.access import open_bind_problem
+from assistant.api.middleware import BodySizeLimit, SecurityHeaders
 from assistant.api.routes import chat, feedback, health, pages, search
 from assistant.services import Services, build_services
 from assistant.settings import Settings
@@ -22,7 +25,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = services or build_services(settings)
+        built = services or build_services(settings)
+        problem = open_bind_problem(settings, built.keys)
+        if problem:
+            raise RuntimeError(problem)
+        app.state.services = built
         yield
 
     app = FastAPI(
@@ -35,6 +42,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
+    if settings.cors_origins:  # no CORS at all unless origins are configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(chat.router)

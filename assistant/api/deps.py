@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 
+from assistant.api.access import ADMINS_ONLY, Principal
 from assistant.generation.answer_service import AnswerService
 from assistant.retrieval.search_service import SearchService
+from assistant.security.rate_limits import RateLimited
 from assistant.services import Services
 from assistant.settings import Settings
 
@@ -28,7 +30,43 @@ def get_search_service(services: Annotated[Services, Depends(get_services)]) -> 
     return services.search
 
 
+def get_caller(request: Request, services: Annotated[Services, Depends(get_services)]) -> Principal:
+    """The caller, counted against the request rate limit."""
+    caller = services.access.identify(request)
+    try:
+        services.limits.count_request(caller.identity)
+    except RateLimited as exc:
+        raise too_many_requests(exc) from exc
+    return caller
+
+
+def get_admin(caller: Annotated[Principal, Depends(get_caller)]) -> Principal:
+    if not caller.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, ADMINS_ONLY)
+    return caller
+
+
+def too_many_requests(exc: RateLimited) -> HTTPException:
+    """429 with Retry-After and a Dutch explanation of which limit was reached."""
+    minutes = max(1, round(exc.retry_after_s / 60))
+    if exc.what == "tokens":
+        detail = (
+            "Je dagtegoed aan antwoorden is op. Probeer het morgen opnieuw of vraag de "
+            "beheerder om een hoger tegoed."
+        )
+    else:
+        detail = (
+            f"Je stelt te veel vragen achter elkaar. Probeer het over {minutes} "
+            f"{'minuut' if minutes == 1 else 'minuten'} opnieuw."
+        )
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS, detail, headers={"Retry-After": str(exc.retry_after_s)}
+    )
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]
+CallerDep = Annotated[Principal, Depends(get_caller)]
+AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -121,3 +121,15 @@ class FeedbackResponse(BaseModel):
     message_id: str
     conversation_id: str
     stored: bool = True
+
+
+class FeedbackItem(BaseModel):
+    """Stored feedback as administrators see it."""
+
+    id: str
+    message_id: str
+    conversation_id: str
+    rating: str | None
+    comment: str | None
+    problem: bool
+    created_at: float

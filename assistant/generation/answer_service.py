@@ -1,10 +1,12 @@
 """The path of a question, top to bottom.
 
-    message ─► standalone question (history) ─► cache? ─► retrieval ─► confident?
+    message ─► screened (personal data redacted, injection sentences removed)
+            ─► standalone question (history) ─► cache? ─► retrieval ─► confident?
         no  ─► refusal, without asking the model
-        yes ─► passages within a token budget ─► prompt ─► model (JSON sentences,
-               streamed) ─► citation check ─► [extractive fallback] ─► answer
-               ─► stored in the conversation, cached
+        yes ─► passages screened for planted instructions, within a token budget
+               ─► prompt ─► model (JSON sentences, streamed; bounded queue, timeout)
+               ─► citation check ─► prompt-leak check ─► [extractive fallback]
+               ─► answer ─► stored in the conversation, cached
 
 ``stream`` yields events as they happen (``token`` deltas, then ``citations``,
 then ``done``); ``answer`` runs the same path and returns the final result.
@@ -14,10 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
@@ -39,8 +40,14 @@ from assistant.generation.language import detect_language
 from assistant.generation.prompts import PromptSet, load_prompts
 from assistant.generation.structured import ANSWER_SCHEMA, parse_partial, visible_text
 from assistant.llm.factory import ChatModel, LLMUnavailable
+from assistant.llm.gate import GenerationGate
 from assistant.llm.provider import LLMProvider
+from assistant.retrieval.hits import SearchHit
 from assistant.retrieval.search_service import SearchService
+from assistant.security.injection import neutralise, screen
+from assistant.security.leaks import PromptLeakCheck
+from assistant.security.pii import KIND_LABELS
+from assistant.security.question_screen import ScreenedQuestion, screen_question
 from assistant.settings import Settings
 
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
@@ -75,6 +82,7 @@ class AnswerResult:
     cached: bool = False
     prompt_version: str = ""
     unsupported_sentences: int = 0
+    screening: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,6 +106,8 @@ class _Draft:
     fallback: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    flagged_passages: int = 0
+    timed_out: bool = False
 
 
 class AnswerService:
@@ -115,7 +125,13 @@ class AnswerService:
         self._llm = llm
         self._conversations = conversations
         self._prompts: PromptSet = load_prompts(settings.prompt_version)
-        self._generation_lock = threading.Lock()  # one generation at a time per model
+        # one generation at a time per model, a bounded number waiting
+        self._gate = GenerationGate(settings.llm_queue_size, settings.llm_queue_wait_s)
+        self._leak_check = PromptLeakCheck(self._prompts.secret_texts())
+
+    @property
+    def gate(self) -> GenerationGate:
+        return self._gate
 
     @property
     def prompts(self) -> PromptSet:
@@ -137,29 +153,37 @@ class AnswerService:
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Iterator[AnswerEvent]:
         """Answer ``message``; raises ``InvalidMessage``, ``UnknownConversation``,
-        ``IndexNotReady`` or ``LLMUnavailable`` before the first event."""
+        ``IndexNotReady``, ``LLMUnavailable`` or ``ModelBusy`` before the first event."""
         started = time.perf_counter()
-        question = self._validated(message)
+        screened = self._screened(self._validated(message))
+        question = screened.text  # what is answered; what is stored: original_redacted
         if conversation_id is not None:
             history = self._conversations.history(conversation_id, self._settings.history_turns)
         else:
             history, conversation_id = [], self._conversations.create()
-        language = detect_language(question)
-        standalone = self._standalone(question, history) if history else question
+        language = detect_language(question or screened.original_redacted)
+        if screened.is_attack_only:
+            standalone = ""
+        else:
+            standalone = self._standalone(question, history) if history else question
         model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
         key = self._cache_key(standalone, language, model_name)
         cached = self._conversations.cached(key) if self._settings.answer_cache else None
-        if cached is not None:
-            yield from self._replay(cached, question, standalone, conversation_id, started)
+        if cached is not None and not screened.is_attack_only:
+            yield from self._replay(cached, screened, standalone, conversation_id, started)
             return
 
         retrieval_started = time.perf_counter()
-        retrieval = self._search.retrieve(standalone, k=self._settings.answer_passages)
+        retrieval = None
+        if not screened.is_attack_only:
+            retrieval = self._search.retrieve(standalone, k=self._settings.answer_passages)
         retrieval_ms = _ms(retrieval_started)
         draft = _Draft()
         generation_started = time.perf_counter()
-        if not retrieval.hits or retrieval.top_similarity < self._min_similarity(language):
+        if retrieval is None:
+            draft.refusal_reason = "prompt_injection"
+        elif not retrieval.hits or retrieval.top_similarity < self._min_similarity(language):
             draft.refusal_reason = "retrieval_not_confident"
         else:
             chat = self._llm.current()
@@ -168,7 +192,7 @@ class AnswerService:
         generation_ms = _ms(generation_started)
 
         if draft.refusal_reason:
-            answer_text, citations = self._prompts.text(language, "not_found").strip(), []
+            answer_text, citations = self._refusal_text(language, draft.refusal_reason), []
         else:
             answer_text, citations = render_answer(
                 draft.sentences, draft.passages, self._prompts.text(language, "unsupported_marker")
@@ -193,12 +217,14 @@ class AnswerService:
             standalone_question=standalone,
             language=language,
             refusal_reason=draft.refusal_reason,
-            fallback=draft.fallback,
+            fallback=draft.fallback or ("timeout" if draft.timed_out else None),
             prompt_version=self._prompts.label,
             unsupported_sentences=sum(1 for s in draft.sentences if not s.supported),
+            screening=screened.report() | {"passages_flagged": draft.flagged_passages},
         )
-        result.message_id = self._store(question, standalone, result)
-        if self._settings.answer_cache and not cancelled():
+        result.message_id = self._store(screened.original_redacted, standalone, result)
+        cacheable = not (cancelled() or draft.timed_out or screened.is_attack_only)
+        if self._settings.answer_cache and cacheable:
             self._conversations.cache(key, result.to_dict())
         if draft.refusal_reason:
             yield AnswerEvent("token", answer_text)
@@ -218,6 +244,20 @@ class AnswerService:
             )
         return question
 
+    def _screened(self, question: str) -> ScreenedQuestion:
+        screened = screen_question(question, self._settings)
+        if screened.personal_data and self._settings.pii_policy == "refuse":
+            kinds = ", ".join(KIND_LABELS[kind] for kind in screened.personal_data)
+            raise InvalidMessage(
+                f"Je vraag bevat persoonsgegevens ({kinds}). Die mogen hier niet worden "
+                "verwerkt: stel je vraag opnieuw zonder namen, nummers of adressen."
+            )
+        return screened
+
+    def _refusal_text(self, language: str, reason: str) -> str:
+        key = {"prompt_injection": "injection", "prompt_leak": "injection"}.get(reason, "not_found")
+        return self._prompts.text(language, key).strip()
+
     def _min_similarity(self, language: str) -> float:
         settings = self._settings
         if language == "nl":
@@ -233,7 +273,7 @@ class AnswerService:
         prompt = self._prompts.condense.format(history=transcript, question=question)
         try:
             chat = self._llm.current()
-            with self._generation_lock:
+            with self._gate.hold():
                 reply = chat.model.invoke(
                     [HumanMessage(prompt)], **chat.short_answer_kwargs(CONDENSE_MAX_TOKENS)
                 )
@@ -248,11 +288,15 @@ class AnswerService:
         self,
         question: str,
         language: str,
-        hits: list,
+        hits: list[SearchHit],
         chat: ChatModel,
         draft: _Draft,
         cancelled: Callable[[], bool],
     ) -> Iterator[AnswerEvent]:
+        hits = self._without_planted_instructions(hits, draft)
+        if not hits:
+            draft.refusal_reason = "retrieval_not_confident"
+            return
         budget = (
             self._settings.llm_context_tokens
             - self._settings.llm_max_answer_tokens
@@ -269,7 +313,8 @@ class AnswerService:
         messages = self._messages(question, language, draft.passages)
         draft.prompt_tokens = chat.count_tokens("\n".join(str(m.content) for m in messages))
         raw, shown = "", ""
-        with self._generation_lock:
+        deadline = time.perf_counter() + self._settings.generation_timeout_s
+        with self._gate.hold():
             try:
                 stream = chat.model.stream(messages, **chat.json_schema_kwargs(ANSWER_SCHEMA))
                 for chunk in stream:
@@ -285,6 +330,9 @@ class AnswerService:
                         shown = visible
                     if cancelled():
                         break
+                    if time.perf_counter() > deadline:
+                        draft.timed_out = True
+                        break
             except (ConnectionError, OSError) as exc:
                 if chat.backend == "ollama":
                     self._llm.mark_ollama_down()
@@ -294,6 +342,9 @@ class AnswerService:
                 parse_partial(raw), draft.passages, self._settings.citation_support_threshold
             )
         )
+        if any(self._leak_check.leaks(s.text) for s in checked):
+            draft.refusal_reason = "prompt_leak"  # never show the instructions
+            return
         model_refused = any(_MODEL_SAYS_NOT_FOUND.search(s.text) for s in checked)
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
@@ -317,6 +368,24 @@ class AnswerService:
             if extra:
                 draft.sentences = checked + extra
                 draft.fallback = "extractive-supplement"
+
+    def _without_planted_instructions(
+        self, hits: list[SearchHit], draft: _Draft
+    ) -> list[SearchHit]:
+        """Leave out (or clean) passages that carry instructions to the model: indirect
+        prompt injection through a document. Screened again here, so that rules that
+        changed after the ingest apply too."""
+        safe = []
+        for hit in hits:
+            if not screen(hit.text).flagged(self._settings.injection_threshold):
+                safe.append(hit)
+                continue
+            draft.flagged_passages += 1
+            if self._settings.flagged_passages == "neutralise":
+                cleaned = neutralise(hit.text, self._settings.injection_threshold)
+                if cleaned:
+                    safe.append(replace(hit, text=cleaned))
+        return safe
 
     def _messages(self, question: str, language: str, passages: list[Passage]) -> list[BaseMessage]:
         prompts = self._prompts
@@ -359,7 +428,7 @@ class AnswerService:
     def _replay(
         self,
         cached: dict,
-        question: str,
+        screened: ScreenedQuestion,
         standalone: str,
         conversation_id: str,
         started: float,
@@ -370,7 +439,10 @@ class AnswerService:
         result.standalone_question = standalone
         result.timings_ms = {"retrieval": 0, "generation": 0, "total": _ms(started)}
         result.usage = {"prompt_tokens": 0, "completion_tokens": 0}
-        result.message_id = self._store(question, standalone, result)
+        result.screening = screened.report() | {
+            "passages_flagged": result.screening.get("passages_flagged", 0)
+        }
+        result.message_id = self._store(screened.original_redacted, standalone, result)
         yield AnswerEvent("token", result.answer)
         yield AnswerEvent("citations", result.citations)
         yield AnswerEvent("done", result)

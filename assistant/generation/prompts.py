@@ -39,6 +39,11 @@ class PromptSet:
     def text(self, language: str, key: str) -> str:
         return self.texts.get(language, self.texts["nl"])[key]
 
+    def secret_texts(self) -> list[str]:
+        """The instructions an answer must never repeat: the system prompt (the worked
+        examples are not secret, and the fixed texts are said on purpose)."""
+        return [self.system]
+
     def example(self, language: str) -> tuple[str, str]:
         """The worked example (question, answer) in the answer's language."""
         if language == "en" and self.english_example_user:

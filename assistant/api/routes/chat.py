@@ -12,12 +12,14 @@ from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
-from assistant.api.deps import AnswerServiceDep
+from assistant.api.deps import AnswerServiceDep, CallerDep, ServicesDep, too_many_requests
 from assistant.api.schemas import ChatRequest, ChatResponse, ErrorResponse
 from assistant.conversations import UnknownConversation
 from assistant.generation.answer_service import AnswerEvent, AnswerResult, InvalidMessage
 from assistant.llm.factory import LLMUnavailable
+from assistant.llm.gate import ModelBusy
 from assistant.retrieval.search_service import IndexNotReady
+from assistant.security.rate_limits import RateLimited, RateLimits
 from assistant.ui.answer_html import answer_html
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -27,21 +29,34 @@ LLM_DOWN = (
     "opnieuw; blijft het probleem, meld het dan bij de beheerder."
 )
 INDEX_EMPTY = "De documenten zijn nog niet ingelezen. Voer eerst 'wegwijzer ingest' uit."
+BUSY = (
+    "Het is op dit moment erg druk: er wachten al veel vragen op het taalmodel. "
+    "Probeer het over een minuut opnieuw."
+)
 
 
 @router.post(
     "/chat",
     response_model=ChatResponse,
     responses={
+        401: {"model": ErrorResponse},
         404: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
         503: {"model": ErrorResponse},
         200: {"content": {"text/event-stream": {}}},
     },
 )
-async def chat(request: ChatRequest, answers: AnswerServiceDep):
+async def chat(
+    request: ChatRequest, answers: AnswerServiceDep, services: ServicesDep, caller: CallerDep
+):
     """Answer from the documents only, with numbered citations (stream=true: SSE events
     `token`, then `citations`, then `done`; `error` if it fails halfway)."""
+    try:
+        services.limits.check_tokens(caller.identity)
+    except RateLimited as exc:
+        raise too_many_requests(exc) from exc
+    quota = _TokenSpender(services.limits, caller.identity)
     cancelled = threading.Event()
     events = answers.stream(request.message, request.conversation_id, cancelled.is_set)
     try:
@@ -53,8 +68,19 @@ async def chat(request: ChatRequest, answers: AnswerServiceDep):
         result = first if isinstance(first, AnswerResult) else None
         if result is None:
             result = await run_in_threadpool(_final_result, first, events)
+        quota.spend(result)
         return _response_body(result)
-    return EventSourceResponse(_sse(first, events, cancelled), ping=15)
+    return EventSourceResponse(_sse(first, events, cancelled, quota), ping=15)
+
+
+class _TokenSpender:
+    """Counts an answer's model tokens against the caller's daily quota."""
+
+    def __init__(self, limits: RateLimits, identity: str) -> None:
+        self._limits, self._identity = limits, identity
+
+    def spend(self, result: AnswerResult) -> None:
+        self._limits.spend_tokens(self._identity, sum(result.usage.values()))
 
 
 def _first_event(events: Iterator[AnswerEvent]) -> AnswerEvent:
@@ -72,6 +98,12 @@ def _first_event(events: Iterator[AnswerEvent]) -> AnswerEvent:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, INDEX_EMPTY) from exc
     except LLMUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, LLM_DOWN) from exc
+    except ModelBusy as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            BUSY,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from exc
 
 
 def _final_result(first: AnswerEvent, events: Iterator[AnswerEvent]) -> AnswerResult:
@@ -83,11 +115,16 @@ def _final_result(first: AnswerEvent, events: Iterator[AnswerEvent]) -> AnswerRe
 
 
 async def _sse(
-    first: AnswerEvent, events: Iterator[AnswerEvent], cancelled: threading.Event
+    first: AnswerEvent,
+    events: Iterator[AnswerEvent],
+    cancelled: threading.Event,
+    quota: _TokenSpender,
 ) -> AsyncIterator[dict]:
     try:
         yield _sse_event(first)
         async for event in iterate_in_threadpool(events):
+            if isinstance(event.data, AnswerResult):
+                quota.spend(event.data)
             yield _sse_event(event)
     except LLMUnavailable:
         yield {"event": "error", "data": json.dumps({"detail": LLM_DOWN}, ensure_ascii=False)}

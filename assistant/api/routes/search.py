@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
-from assistant.api.deps import SearchServiceDep, SettingsDep
+from assistant.api.deps import CallerDep, SearchServiceDep, SettingsDep
 from assistant.api.schemas import ErrorResponse, SearchRequest, SearchResponse, SearchResult
 from assistant.retrieval.search_service import IndexNotReady, UnknownDocuments
 
@@ -16,12 +16,14 @@ router = APIRouter(prefix="/api", tags=["search"])
     "/search",
     response_model=SearchResponse,
     responses={
+        401: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
         503: {"model": ErrorResponse},
     },
 )
 async def search(
-    request: SearchRequest, service: SearchServiceDep, settings: SettingsDep
+    request: SearchRequest, service: SearchServiceDep, settings: SettingsDep, caller: CallerDep
 ) -> SearchResponse:
     """Hybrid search (vector + BM25, fused) over the documents."""
     query = request.query.strip()

@@ -1,0 +1,111 @@
+"""Who is asking: an API key, a user named by a trusted SSO proxy, or, on a server
+bound to loopback with no keys at all, the single local user."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request, status
+
+from assistant.security.api_keys import KeyStore, Role
+from assistant.settings import Settings
+
+NEEDS_KEY = (
+    "Deze dienst vraagt een API-sleutel. Stuur die mee als 'Authorization: Bearer <sleutel>'; "
+    "een beheerder maakt sleutels aan met 'wegwijzer keys create'."
+)
+WRONG_KEY = "Deze API-sleutel is onbekend of ingetrokken."
+NOT_VIA_PROXY = "Deze dienst is alleen bereikbaar via de inlogproxy van de gemeente."
+NO_PROXY_USER = "De inlogproxy gaf geen gebruiker door; log opnieuw in."
+ADMINS_ONLY = "Dit deel is alleen voor beheerders."
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: ``identity`` is what limits count against."""
+
+    identity: str
+    role: Role
+    name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def open_bind_problem(settings: Settings, keys: KeyStore) -> str | None:
+    """Why the server must not start as configured: bound to a non-loopback address
+    with nobody to check who is asking. None when it may start."""
+    if settings.auth_mode == "proxy" or is_loopback(settings.host) or keys.active_count():
+        return None
+    return (
+        f"Refusing to listen on {settings.host} without API keys: anyone on the network "
+        "could use the assistant. Create a key with 'wegwijzer keys create --name <who>', "
+        "put an SSO proxy in front (WEGWIJZER_AUTH_MODE=proxy), or bind to 127.0.0.1."
+    )
+
+
+class Access:
+    """Identifies the caller of a request under the configured mode."""
+
+    def __init__(self, settings: Settings, keys: KeyStore) -> None:
+        self._settings = settings
+        self._keys = keys
+
+    def open_for_single_user(self) -> bool:
+        """No keys and bound to loopback: one local user, no key needed."""
+        return (
+            self._settings.auth_mode == "keys"
+            and is_loopback(self._settings.host)
+            and self._keys.active_count() == 0
+        )
+
+    def identify(self, request: Request) -> Principal:
+        """The caller, or an HTTP 401/403 with a Dutch explanation."""
+        client = request.client.host if request.client else "unknown"
+        if self._settings.auth_mode == "proxy":
+            return self._from_proxy(request, client)
+        presented = _presented_key(request)
+        if presented is None:
+            if self.open_for_single_user():
+                return Principal(f"client:{client}", "admin", "lokale gebruiker")
+            raise _unauthorized(NEEDS_KEY)
+        key = self._keys.check(presented)
+        if key is None:
+            raise _unauthorized(WRONG_KEY)
+        return Principal(f"key:{key.id}", key.role, key.name)
+
+    def _from_proxy(self, request: Request, client: str) -> Principal:
+        if client not in self._settings.trusted_proxies:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, NOT_VIA_PROXY)
+        user = request.headers.get(self._settings.proxy_user_header, "").strip()
+        if not user:
+            raise _unauthorized(NO_PROXY_USER)
+        groups = request.headers.get(self._settings.proxy_groups_header, "")
+        names = {g.strip() for g in groups.replace(";", ",").replace(" ", ",").split(",")}
+        role: Role = "admin" if self._settings.proxy_admin_group in names else "user"
+        return Principal(f"user:{user}", role, user)
+
+
+def _presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("x-api-key") or None
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
+    )

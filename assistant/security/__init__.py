@@ -1,0 +1,1 @@
+"""Screening what comes in and goes out: personal data, prompt injection, leaks."""

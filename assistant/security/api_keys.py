@@ -1,0 +1,129 @@
+"""API keys, stored hashed: the plain key is shown once, when it is created.
+
+A key looks like ``wgw_<id>_<secret>``. The id finds the row; the secret (32 random
+bytes) is stored as its SHA-256 and compared in constant time. A slow password hash
+adds nothing for a secret with 256 bits of entropy, and would cost every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Role = Literal["user", "admin"]
+ROLES: tuple[Role, ...] = ("user", "admin")
+_KEY = re.compile(r"^wgw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+    secret_sha256 TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+"""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key as listed: never the secret."""
+
+    id: str
+    name: str
+    role: Role
+    created_at: float
+    revoked_at: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class UnknownKey(LookupError):
+    """No key with that id."""
+
+
+class KeyStore:
+    """Create, list, revoke and check API keys in one SQLite file (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._path, timeout=10)
+
+    def create(self, name: str, role: Role = "user") -> tuple[ApiKey, str]:
+        """A new key; returns it and the plain key, which is not stored anywhere."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if not name.strip():
+            raise ValueError("a key needs a name (who or what uses it)")
+        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+        created = time.time()
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
+                (key_id, name.strip(), role, _sha256(secret), created),
+            )
+        return ApiKey(key_id, name.strip(), role, created, None), f"wgw_{key_id}_{secret}"
+
+    def list(self) -> list[ApiKey]:
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at"
+            ).fetchall()
+        return [ApiKey(*row) for row in rows]
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke a key (revoking it again is harmless); raises ``UnknownKey``."""
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (time.time(), key_id),
+            )
+        for key in self.list():
+            if key.id == key_id:
+                return key
+        raise UnknownKey(key_id)
+
+    def active_count(self) -> int:
+        with closing(self._connect()) as db:
+            return db.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[
+                0
+            ]
+
+    def check(self, presented: str) -> ApiKey | None:
+        """The active key ``presented`` belongs to, or None."""
+        match = _KEY.match(presented.strip())
+        if not match:
+            return None
+        key_id, secret = match.groups()
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT id, name, role, created_at, revoked_at, secret_sha256 FROM api_keys "
+                "WHERE id = ?",
+                (key_id,),
+            ).fetchone()
+        if row is None or row[4] is not None:
+            return None
+        if not hmac.compare_digest(row[5], _sha256(secret)):
+            return None
+        return ApiKey(*row[:5])
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()

@@ -1,0 +1,222 @@
+"""Access, limits and HTTP hardening through a real server: API keys made with the CLI,
+roles, the SSO-proxy mode, refusing an open non-loopback bind, security headers, CORS,
+body limits and rate limits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from assistant.settings import Settings
+from tests.conftest import REPO, free_port
+from tests.test_api import server_env, start_server, stop
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def keyed(ingested: Settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str], Settings]]:
+    """A server over the real index whose keys live in their own file."""
+    keys_file = tmp_path_factory.mktemp("keys") / "api_keys.sqlite"
+    settings = ingested.model_copy(update={"api_keys_file": keys_file})
+    env = server_env(settings, WEGWIJZER_API_KEYS_FILE=str(keys_file))
+    keys = {}
+    for name, role in (("medewerker", "user"), ("beheer", "admin"), ("oud", "user")):
+        made = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "assistant.cli",
+                "keys",
+                "create",
+                "--name",
+                name,
+                "--role",
+                role,
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        keys[name] = made.stdout.strip().splitlines()[-1]
+    listed = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "keys", "list"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert listed.count("active") == 3 and keys["beheer"].split("_")[2] not in listed
+    old_id = keys["oud"].split("_")[1]
+    subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "keys", "revoke", old_id],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    process, base = start_server(env)
+    yield base, keys, settings
+    stop(process)
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_keys_and_roles(keyed) -> None:
+    base, keys, _ = keyed
+    query = {"query": "algoritmeregister"}
+    anonymous = httpx.post(f"{base}/api/search", json=query, timeout=60)
+    assert anonymous.status_code == 401
+    assert "API-sleutel" in anonymous.json()["detail"]
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert (
+        httpx.post(f"{base}/api/search", json=query, headers=_bearer(keys["oud"])).status_code
+        == 401
+    )
+    assert (
+        httpx.post(
+            f"{base}/api/search", json=query, headers={"X-API-Key": keys["medewerker"]}, timeout=60
+        ).status_code
+        == 200
+    )
+
+    admin_page = f"{base}/api/admin/feedback"
+    forbidden = httpx.get(admin_page, headers=_bearer(keys["medewerker"]))
+    assert forbidden.status_code == 403 and "beheerders" in forbidden.json()["detail"]
+    allowed = httpx.get(admin_page, headers=_bearer(keys["beheer"]))
+    assert allowed.status_code == 200 and isinstance(allowed.json(), list)
+    # the health check and the chat page stay reachable for monitoring and sign-in
+    assert httpx.get(f"{base}/api/health").status_code == 200
+    assert httpx.get(f"{base}/").status_code == 200
+
+
+def test_security_headers_and_no_cors_by_default(keyed) -> None:
+    base, keys, _ = keyed
+    response = httpx.post(
+        f"{base}/api/search",
+        json={"query": "DPIA"},
+        headers=_bearer(keys["medewerker"]) | {"Origin": "https://evil.example"},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    headers = response.headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["content-security-policy"].startswith("default-src 'none'")
+    assert "access-control-allow-origin" not in headers
+    preflight = httpx.options(
+        f"{base}/api/search",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    page = httpx.get(f"{base}/")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_oversized_bodies_are_refused_before_parsing(keyed) -> None:
+    base, keys, _ = keyed
+    big = {"query": "x" * 200_000}
+    declared = httpx.post(f"{base}/api/search", json=big, headers=_bearer(keys["medewerker"]))
+    assert declared.status_code == 413 and "te groot" in declared.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the server must count
+        yield b'{"query": "'
+        for _ in range(100):
+            yield b"x" * 2000
+        yield b'"}'
+
+    streamed = httpx.post(
+        f"{base}/api/search",
+        content=chunks(),
+        headers=_bearer(keys["medewerker"]) | {"Content-Type": "application/json"},
+    )
+    assert streamed.status_code == 413 and "te groot" in streamed.json()["detail"]
+
+
+def test_rate_limit_gives_429_with_retry_after(ingested: Settings, tmp_path) -> None:
+    env = server_env(
+        ingested, WEGWIJZER_RATE_LIMIT="3/minute", WEGWIJZER_API_KEYS_FILE=str(tmp_path / "k.db")
+    )
+    process, base = start_server(env)
+    try:
+        statuses = [
+            httpx.post(f"{base}/api/search", json={"query": "DPIA"}, timeout=60) for _ in range(4)
+        ]
+    finally:
+        stop(process)
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+    limited = statuses[-1]
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert "te veel vragen" in limited.json()["detail"]
+
+
+def test_proxy_mode_believes_only_the_trusted_proxy(ingested: Settings, tmp_path) -> None:
+    env = server_env(
+        ingested,
+        WEGWIJZER_AUTH_MODE="proxy",
+        WEGWIJZER_API_KEYS_FILE=str(tmp_path / "k.db"),
+        WEGWIJZER_TRUSTED_PROXIES='["127.0.0.1"]',
+    )
+    process, base = start_server(env)
+    try:
+        user = {"X-Forwarded-User": "a.devries@gemeente.nl", "X-Forwarded-Groups": "medewerkers"}
+        admin = {"X-Forwarded-User": "beheer@gemeente.nl", "X-Forwarded-Groups": "wegwijzer-admin"}
+        no_user = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, timeout=60)
+        as_user = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, headers=user, timeout=60)
+        user_admin = httpx.get(f"{base}/api/admin/feedback", headers=user)
+        as_admin = httpx.get(f"{base}/api/admin/feedback", headers=admin)
+    finally:
+        stop(process)
+    assert no_user.status_code == 401 and "inlogproxy" in no_user.json()["detail"]
+    assert as_user.status_code == 200
+    assert user_admin.status_code == 403
+    assert as_admin.status_code == 200
+
+    untrusted = server_env(
+        ingested,
+        WEGWIJZER_AUTH_MODE="proxy",
+        WEGWIJZER_API_KEYS_FILE=str(tmp_path / "k.db"),
+        WEGWIJZER_TRUSTED_PROXIES='["10.0.0.1"]',
+    )
+    process, base = start_server(untrusted)
+    try:
+        forged = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, headers=user, timeout=60)
+    finally:
+        stop(process)
+    assert forged.status_code == 403
+
+
+def test_open_server_on_the_network_refuses_to_start(ingested: Settings, tmp_path) -> None:
+    env = server_env(ingested, WEGWIJZER_API_KEYS_FILE=str(tmp_path / "none.db"))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(free_port()),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "without API keys" in result.stderr and "keys create" in result.stderr
