@@ -228,7 +228,8 @@ def test_identical_question_is_answered_from_the_cache(server: str) -> None:
     [
         ({"message": ""}, 422, "leeg"),
         ({"message": "   \n "}, 422, "leeg"),
-        ({"message": "x" * 100_000}, 422, "te lang"),
+        ({"message": "x" * 5_000}, 422, "te lang"),
+        ({"message": "x" * 1_000_000}, 413, "te groot"),
         ({"message": "DPIA", "conversation_id": "bestaat-niet"}, 404, "gesprek"),
     ],
 )

@@ -84,6 +84,18 @@ class Timings(BaseModel):
     total: int
 
 
+class Screening(BaseModel):
+    """What was done to the question before it was answered."""
+
+    personal_data_redacted: list[str] = Field(
+        default_factory=list, description="Kinds of personal data replaced, e.g. 'bsn'."
+    )
+    injection_score: float = 0.0
+    injection_signals: list[str] = Field(default_factory=list)
+    sentences_removed: int = Field(0, description="Sentences left out as prompt injection.")
+    passages_flagged: int = Field(0, description="Passages left out or cleaned of instructions.")
+
+
 class ChatResponse(BaseModel):
     conversation_id: str
     message_id: str
@@ -96,10 +108,14 @@ class ChatResponse(BaseModel):
     standalone_question: str = ""
     language: str = "nl"
     refusal_reason: str | None = None
-    fallback: str | None = Field(None, description="'extractive' when sentences were quoted.")
+    fallback: str | None = Field(
+        None,
+        description="'extractive' when sentences were quoted, 'timeout' when cut off.",
+    )
     cached: bool = False
     prompt_version: str = ""
     unsupported_sentences: int = 0
+    screening: Screening = Field(default_factory=Screening)
     answer_html: str = Field(
         "", description="The answer as safe HTML (escaped, no links), [n] as citation chips."
     )
