@@ -1,8 +1,10 @@
-"""``make bench``: retrieval figures, then answer figures through the HTTP API."""
+"""``make bench``: retrieval figures, answer figures, then a load test, through the API."""
 
-from benchmarks import chat, retrieval
+from benchmarks import chat, load, retrieval
 
 if __name__ == "__main__":
     retrieval.main()
     print()
     chat.main()
+    print()
+    load.main()

@@ -99,8 +99,8 @@ def _first_event(events: Iterator[AnswerEvent]) -> AnswerEvent:
     except LLMUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, LLM_DOWN) from exc
     except ModelBusy as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
+        raise HTTPException(  # 429: the client may retry; the server itself is fine
+            status.HTTP_429_TOO_MANY_REQUESTS,
             BUSY,
             headers={"Retry-After": str(exc.retry_after_s)},
         ) from exc
