@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export WEGWIJZER_DATA_DIR ?= data
 
-.PHONY: setup browser-deps index run test lint bench eval clean
+.PHONY: setup browser-deps service-deps index run test lint bench eval clean
 
 # Install once; again only when the dependency files change.
 $(STAMP): pyproject.toml requirements.lock
@@ -43,7 +43,14 @@ browser-deps:
 	test -f tests/browser/node_modules/axe-core/axe.min.js || \
 	  npm ci --prefix tests/browser --no-audit --no-fund
 
-test: setup lint browser-deps
+# Servers some tests start on loopback and stop again: Redis (shared rate limits).
+service-deps:
+	@command -v redis-server >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
+
+test: setup lint browser-deps service-deps
 	$(BIN)/pytest
 
 bench: setup

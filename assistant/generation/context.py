@@ -19,8 +19,14 @@ class Passage:
     text: str
 
     def prompt_block(self) -> str:
+        """The passage fenced as data: a document cannot close the fence or open another."""
         where = " — ".join(part for part in (self.hit.title, self.hit.section) if part)
-        return f"[{self.n}] ({where})\n{self.text}"
+        where = _unfenced(where).replace('"', "'")
+        return f'<passage n="{self.n}" bron="{where}">\n{_unfenced(self.text)}\n</passage>'
+
+
+def _unfenced(text: str) -> str:
+    return re.sub(r"<(/?)passage", r"‹\1passage", text, flags=re.IGNORECASE)
 
 
 def select_passages(
