@@ -1,6 +1,6 @@
-"""``make bench``: retrieval figures, answer figures, then a load test, through the API."""
+"""``make bench``: retrieval, answers and a load test through the API, then the attack set."""
 
-from benchmarks import chat, load, retrieval
+from benchmarks import attacks, chat, load, retrieval
 
 if __name__ == "__main__":
     retrieval.main()
@@ -8,3 +8,5 @@ if __name__ == "__main__":
     chat.main()
     print()
     load.main()
+    print()
+    attacks.main()

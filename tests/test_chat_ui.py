@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import expect
 
 from assistant.conversations import ConversationStore
+from assistant.security.api_keys import KeyStore
 from assistant.settings import Settings
 from tests.conftest import DECK, REPO, free_port
 from tests.test_api import answering_server_env, server_env, start_server, stop
@@ -393,17 +394,46 @@ def test_errors_are_dutch_and_keep_the_typed_question(site, page, ingested) -> N
         stop(process)
 
 
-def test_rate_limited_shows_the_wait_and_keeps_the_question(site, page) -> None:
-    base, _ = site
-    # Stand-in: the server has no rate limiter yet (issue step 5 adds it), so this
-    # test answers /api/chat with the 429 that limiter will send, at the browser.
-    page.route(
-        "**/api/chat",
-        lambda route: route.fulfill(
-            status=429,
-            headers={"Retry-After": "30", "Content-Type": "application/json"},
-            body=json.dumps({"detail": "Too Many Requests"}),
-        ),
+def test_rate_limited_shows_the_wait_and_keeps_the_question(ingested, tmp_path, page) -> None:
+    env = answering_server_env(
+        ingested,
+        WEGWIJZER_RATE_LIMIT="1/minute",
+        WEGWIJZER_CONVERSATIONS_FILE=str(tmp_path / "c.sqlite"),
     )
-    page.goto(base)
-    assert "Wacht 30 seconden" in ask_expecting_error(page, "Wat is een DPIA?")
+    process, base = start_server(env)
+    try:
+        page.goto(base)
+        ask(page, OUT_OF_CORPUS)  # refused without the model: quick
+        error = ask_expecting_error(page, "Wat is een DPIA?")
+        assert re.search(r"Wacht \d+ seconden", error), error
+        shot(page, "13-rate-limited")
+    finally:
+        stop(process)
+
+
+def test_api_key_is_asked_once_and_personal_data_note_shown(ingested, tmp_path, page) -> None:
+    keys_file = tmp_path / "keys.sqlite"
+    _, key = KeyStore(keys_file).create("browser test")
+    env = answering_server_env(
+        ingested,
+        WEGWIJZER_API_KEYS_FILE=str(keys_file),
+        WEGWIJZER_CONVERSATIONS_FILE=str(tmp_path / "c.sqlite"),
+    )
+    process, base = start_server(env)
+    question = f"Mijn BSN is 111222333. {OUT_OF_CORPUS}"
+    try:
+        page.goto(base)
+        assert page.locator("#key-form").is_hidden()
+        assert "API-sleutel" in ask_expecting_error(page, question)
+        assert page.locator("#key-form").is_visible()
+        page.fill("#api-key", key)
+        page.press("#api-key", "Enter")
+        page.locator("#key-form").wait_for(state="hidden")
+        item = ask(page, question)
+        note = item.locator(".screening-note")
+        assert "Persoonsgegevens" in note.inner_text()
+        assert "111222333" not in item.inner_text()
+        shot(page, "14-api-key")
+        assert axe_violations(page) == []
+    finally:
+        stop(process)

@@ -8,6 +8,7 @@
 
 (() => {
   const STORE_KEY = 'wegwijzer.conversations';
+  const API_KEY = 'wegwijzer.apiKey';
   const MAX_STORED = 20;
   const TEXT = {
     offline: 'Geen verbinding met de server. Controleer uw netwerk en probeer het opnieuw. Uw vraag staat nog in het vraagveld.',
@@ -27,6 +28,8 @@
     loaded: 'Eerder gesprek geladen. U kunt verder vragen.',
     llmDown: 'Het taalmodel is op dit moment niet bereikbaar. U kunt de documenten wel bekijken; probeer het later opnieuw.',
     noIndex: 'Er zijn nog geen documenten ingelezen. Neem contact op met de beheerder.',
+    redacted: 'Persoonsgegevens zijn uit uw vraag verwijderd voordat die werd verwerkt.',
+    keySaved: 'Sleutel opgeslagen. Stel uw vraag opnieuw.',
     you: 'U',
     sources: 'Bronnen',
     page: 'p.',
@@ -147,6 +150,12 @@
     item.answerText = result.answer;
     item.messageId = result.message_id;
     if (result.citations.length) box.append(sourceList(result.citations));
+    if (result.screening && result.screening.personal_data_redacted.length) {
+      const note = document.createElement('p');
+      note.className = 'meta screening-note';
+      note.textContent = TEXT.redacted;
+      box.append(note);
+    }
     item.querySelector('.answer-tools').hidden = false;
   }
 
@@ -202,7 +211,7 @@
     try {
       const response = await fetch('/api/chat', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+        headers: apiHeaders({ Accept: 'text/event-stream' }),
         body: JSON.stringify({ message: question, conversation_id: current ? current.id : null, stream: true }),
       });
       if (!response.ok) throw new UserError(await httpErrorText(response));
@@ -235,7 +244,31 @@
 
   class UserError extends Error {}
 
+  // An API key, when the server asks for one (401), kept for this tab only.
+  function apiHeaders(extra) {
+    const headers = { 'Content-Type': 'application/json', ...extra };
+    const key = sessionStorage.getItem(API_KEY);
+    if (key) headers.Authorization = `Bearer ${key}`;
+    return headers;
+  }
+
+  $('key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const key = $('api-key').value.trim();
+    if (!key) return;
+    sessionStorage.setItem(API_KEY, key);
+    $('api-key').value = '';
+    $('key-form').hidden = true;
+    hideError();
+    announce(TEXT.keySaved);
+    input.focus();
+  });
+
   async function httpErrorText(response) {
+    if (response.status === 401) {
+      sessionStorage.removeItem(API_KEY);
+      $('key-form').hidden = false;
+    }
     let detail = '';
     try {
       detail = (await response.json()).detail;
@@ -346,7 +379,7 @@
     try {
       const response = await fetch('/api/feedback', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: apiHeaders({}),
         body: JSON.stringify({ message_id: item.messageId, ...payload }),
       });
       if (!response.ok) {
