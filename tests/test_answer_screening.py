@@ -137,3 +137,54 @@ def test_planted_instructions_never_reach_the_answer(
     assert "Negeer" not in shown
     if policy == "neutralise" and any(c["doc_id"] == "inkoopnotitie" for c in result.citations):
         assert "aanbesteding" in shown
+
+
+def test_full_model_queue_and_spent_quota_get_429(ingested: Settings, tmp_path: Path) -> None:
+    """No waiting room (queue size 0) and a quota of one token a day: while one answer
+    is generating, a second question is turned away; after it, the quota is spent."""
+    env = answering_server_env(
+        ingested,
+        WEGWIJZER_LLM_QUEUE_SIZE="0",
+        WEGWIJZER_TOKEN_QUOTA="1/day",
+        WEGWIJZER_ANSWER_CACHE="false",
+        WEGWIJZER_CONVERSATIONS_FILE=str(tmp_path / "c.sqlite"),
+    )
+    process, base = start_server(env)
+    try:
+        with httpx.stream(
+            "POST",
+            f"{base}/api/chat",
+            json={"message": "Welke rollen zijn betrokken bij AI-projecten?", "stream": True},
+            timeout=300,
+        ) as first:
+            lines = first.iter_lines()
+            for line in lines:
+                if line.startswith("event: token"):
+                    break
+            busy = chat(base, "Wat is een DPIA?")
+            for _ in lines:  # let the first answer finish
+                pass
+        spent = chat(base, "Wat is een algoritmeregister?")
+    finally:
+        stop(process)
+    assert busy.status_code == 429 and "druk" in busy.json()["detail"]
+    assert int(busy.headers["retry-after"]) > 0
+    assert spent.status_code == 429 and "dagtegoed" in spent.json()["detail"]
+    assert int(spent.headers["retry-after"]) > 3600
+
+
+def test_generation_is_cut_off_at_the_timeout(ingested: Settings, tmp_path: Path) -> None:
+    settings = ingested.model_copy(
+        update={
+            "generation_timeout_s": 0.001,
+            "answer_cache": False,
+            "llm_backend": "embedded",
+            "model_dir": SHARED_MODEL_DIR,
+            "conversations_file": tmp_path / "c.sqlite",
+        }
+    )
+    result = build_services(settings).answers.answer(
+        "Welke rollen zijn betrokken bij AI-projecten?"
+    )
+    assert result.usage["completion_tokens"] <= 2
+    assert result.fallback == "timeout" or result.refused

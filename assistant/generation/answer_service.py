@@ -217,7 +217,7 @@ class AnswerService:
             standalone_question=standalone,
             language=language,
             refusal_reason=draft.refusal_reason,
-            fallback=draft.fallback or ("timeout" if draft.timed_out else None),
+            fallback="timeout" if draft.timed_out else draft.fallback,
             prompt_version=self._prompts.label,
             unsupported_sentences=sum(1 for s in draft.sentences if not s.supported),
             screening=screened.report() | {"passages_flagged": draft.flagged_passages},

@@ -132,7 +132,8 @@ RULES: list[tuple[str, float, re.Pattern]] = [
         re.compile(
             r"\b(begin|start|eindig|end) (je|jouw|your) (antwoord|answer|response|reply) "
             r"(met|with)\b|\b(antwoord|answer|reply|respond) (alleen|only|uitsluitend) "
-            r"(met|with)\b|\b(zeg|say) (alleen|only)\b",
+            r"(met|with)\b|\b(zeg|say) (alleen|only)\b|"
+            r"\b(zeg|say|typ|type|schrijf|write|print|antwoord|answer)\s*:?\s*['\"‘“]",
             _I,
         ),
     ),
