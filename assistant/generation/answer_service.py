@@ -130,10 +130,6 @@ class AnswerService:
         self._leak_check = PromptLeakCheck(self._prompts.secret_texts())
 
     @property
-    def gate(self) -> GenerationGate:
-        return self._gate
-
-    @property
     def prompts(self) -> PromptSet:
         return self._prompts
 
@@ -169,8 +165,9 @@ class AnswerService:
         model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
         key = self._cache_key(standalone, language, model_name)
-        cached = self._conversations.cached(key) if self._settings.answer_cache else None
-        if cached is not None and not screened.is_attack_only:
+        use_cache = self._settings.answer_cache and not screened.is_attack_only
+        cached = self._conversations.cached(key) if use_cache else None
+        if cached is not None:
             yield from self._replay(cached, screened, standalone, conversation_id, started)
             return
 
@@ -223,8 +220,7 @@ class AnswerService:
             screening=screened.report() | {"passages_flagged": draft.flagged_passages},
         )
         result.message_id = self._store(screened.original_redacted, standalone, result)
-        cacheable = not (cancelled() or draft.timed_out or screened.is_attack_only)
-        if self._settings.answer_cache and cacheable:
+        if use_cache and not (cancelled() or draft.timed_out):
             self._conversations.cache(key, result.to_dict())
         if draft.refusal_reason:
             yield AnswerEvent("token", answer_text)

@@ -145,7 +145,7 @@ def find_personal_data(text: str) -> list[Finding]:
         *_matches(_BIRTH_DATE, text, "date_of_birth", group=1),
         *_names(text),
     ]
-    return _without_overlaps(found)
+    return _without_overlaps(found, text)
 
 
 def redact(text: str) -> Redaction:
@@ -214,18 +214,15 @@ def _names(text: str) -> list[Finding]:
     return found
 
 
-def _without_overlaps(findings: list[Finding]) -> list[Finding]:
+def _without_overlaps(findings: list[Finding], text: str) -> list[Finding]:
     kept: list[Finding] = []
     for finding in sorted(findings, key=lambda f: (f.start, -(f.end - f.start))):
         if kept and finding.start < kept[-1].end:
-            if finding.end > kept[-1].end:
-                last = kept[-1]
-                kept[-1] = Finding(last.kind, last.start, finding.end, text_span(last, finding))
+            last = kept[-1]
+            if finding.end > last.end:  # overlapping: one finding covers both
+                kept[-1] = Finding(
+                    last.kind, last.start, finding.end, text[last.start : finding.end]
+                )
             continue
         kept.append(finding)
     return kept
-
-
-def text_span(first: Finding, second: Finding) -> str:
-    """The text that two overlapping findings cover together."""
-    return first.text + second.text[first.end - second.start :]
