@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
 from assistant.settings import Settings
 from benchmarks.report import REPO, run_cli, write_report
+from benchmarks.server import memory_mb, serving
 from evaluation.summary import percentile
 
 QUESTIONS = [
@@ -35,19 +32,6 @@ QUESTIONS = [
     "Welke best practices gelden voor het monitoring dashboard?",
     "Wat moet een gemeente in contracten met AI-leveranciers vastleggen?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024)
-    return 0.0
 
 
 def ask_streaming(base: str, question: str) -> dict:
@@ -88,29 +72,11 @@ def main() -> None:
             "WEGWIJZER_ANSWER_CACHE": "false",
         }
         run_cli(env, "ingest")
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    httpx.get(f"{base}/api/health", timeout=2)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.5)
+        with serving(env) as (base, pid):
             # warm-up: loads the model (not part of the figures)
             httpx.post(f"{base}/api/chat", json={"message": "Wat is een DPIA?"}, timeout=600)
             runs = [ask_streaming(base, question) for question in QUESTIONS]
-            rss = peak_rss_mb(server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            rss = memory_mb(pid, "VmHWM")
     first = [r["first_token_s"] for r in runs]
     total = [r["total_s"] for r in runs]
     results = {

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -23,22 +21,17 @@ from pathlib import Path
 
 import httpx
 
+from assistant.security.api_keys import KeyStore
 from assistant.settings import Settings
-from benchmarks.chat import QUESTIONS, free_port, peak_rss_mb
+from benchmarks.chat import QUESTIONS
 from benchmarks.report import REPO, run_cli, write_report
+from benchmarks.server import memory_mb, serving
 from evaluation.golden import load_golden
 from evaluation.summary import percentile
 
 CLIENTS = {"search": 15, "chat": 5}
 DURATION_S = 60.0
 WARMUP_S = 20.0  # the same load first, unmeasured: model buffers, caches, thread pools
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024)
-    return 0.0
 
 
 async def client(
@@ -63,6 +56,22 @@ async def client(
             log.append((kind, status, time.perf_counter() - started))
 
 
+def run_clients(base: str, keys: list[str], questions: list[str], seconds: float, log: list):
+    """Every client at once for ``seconds``; returns when their last requests are back."""
+    until = time.monotonic() + seconds
+    kinds = [kind for kind, count in CLIENTS.items() for _ in range(count)]
+
+    async def together() -> None:
+        await asyncio.gather(
+            *(
+                client(kind, base, key, questions, until, log)
+                for kind, key in zip(kinds, keys, strict=True)
+            )
+        )
+
+    asyncio.run(together())
+
+
 def main() -> None:
     settings = Settings()
     questions = [item.question for item in load_golden()]
@@ -76,68 +85,27 @@ def main() -> None:
             "WEGWIJZER_RATE_LIMIT": "100000/minute",
         }
         run_cli(env, "ingest")
-        keys = []
-        for n in range(sum(CLIENTS.values())):
-            made = subprocess.run(
-                [sys.executable, "-m", "assistant.cli", "keys", "create", "--name", f"load{n}"],
-                cwd=REPO,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            keys.append(made.stdout.strip().splitlines()[-1])
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    httpx.get(f"{base}/api/health", timeout=2)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.5)
-
-            def run_all(seconds: float, log: list) -> None:
-                until = time.monotonic() + seconds
-                jobs, index = [], 0
-                for kind, count in CLIENTS.items():
-                    for _ in range(count):
-                        jobs.append(client(kind, base, keys[index], questions, until, log))
-                        index += 1
-
-                async def together() -> None:
-                    await asyncio.gather(*jobs)
-
-                asyncio.run(together())
-
-            run_all(WARMUP_S, [])  # waits for its last answers too
-            rss_start = rss_mb(server.pid)
+        store = KeyStore(Path(tmp) / "api_keys.sqlite")  # the server's default keys file
+        keys = [store.create(f"load{n}")[1] for n in range(sum(CLIENTS.values()))]
+        with serving(env) as (base, pid):
+            run_clients(base, keys, questions, WARMUP_S, [])
+            rss_start = memory_mb(pid)
             log: list = []
             samples: list[float] = []
             sampling = threading.Event()
 
             def sample() -> None:  # RSS every 10 s: growth that levels off is no leak
                 while not sampling.wait(10):
-                    samples.append(rss_mb(server.pid))
+                    samples.append(memory_mb(pid))
 
             sampler = threading.Thread(target=sample)
             sampler.start()
             started = time.perf_counter()
-            run_all(DURATION_S, log)
+            run_clients(base, keys, questions, DURATION_S, log)
             elapsed = time.perf_counter() - started
             sampling.set()
             sampler.join()
-            rss_end, rss_peak = rss_mb(server.pid), peak_rss_mb(server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            rss_end, rss_peak = memory_mb(pid), memory_mb(pid, "VmHWM")
     results: dict[str, object] = {
         "clients": sum(CLIENTS.values()),
         "duration_s": round(elapsed, 1),
