@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from assistant.sqlite_file import connect, create_database
+
 Role = Literal["user", "admin"]
 ROLES: tuple[Role, ...] = ("user", "admin")
 _KEY = re.compile(r"^wgw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -58,13 +60,10 @@ class KeyStore:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        create_database(path, SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self._path, timeout=10)
+        return connect(self._path, synchronous="FULL")  # a revocation must survive a power cut
 
     def create(self, name: str, role: Role = "user") -> tuple[ApiKey, str]:
         """A new key; returns it and the plain key, which is not stored anywhere."""
