@@ -164,13 +164,15 @@ def test_rate_limit_gives_429_with_retry_after(ingested: Settings, tmp_path) -> 
 
 
 def test_proxy_mode_believes_only_the_trusted_proxy(ingested: Settings, tmp_path) -> None:
-    env = server_env(
-        ingested,
-        WEGWIJZER_AUTH_MODE="proxy",
-        WEGWIJZER_API_KEYS_FILE=str(tmp_path / "k.db"),
-        WEGWIJZER_TRUSTED_PROXIES='["127.0.0.1"]',
-    )
-    process, base = start_server(env)
+    def behind_proxy(trusted: str) -> dict[str, str]:
+        return server_env(
+            ingested,
+            WEGWIJZER_AUTH_MODE="proxy",
+            WEGWIJZER_API_KEYS_FILE=str(tmp_path / "k.db"),
+            WEGWIJZER_TRUSTED_PROXIES=f'["{trusted}"]',
+        )
+
+    process, base = start_server(behind_proxy("127.0.0.1"))
     try:
         user = {"X-Forwarded-User": "a.devries@gemeente.nl", "X-Forwarded-Groups": "medewerkers"}
         admin = {"X-Forwarded-User": "beheer@gemeente.nl", "X-Forwarded-Groups": "wegwijzer-admin"}
@@ -185,13 +187,7 @@ def test_proxy_mode_believes_only_the_trusted_proxy(ingested: Settings, tmp_path
     assert user_admin.status_code == 403
     assert as_admin.status_code == 200
 
-    untrusted = server_env(
-        ingested,
-        WEGWIJZER_AUTH_MODE="proxy",
-        WEGWIJZER_API_KEYS_FILE=str(tmp_path / "k.db"),
-        WEGWIJZER_TRUSTED_PROXIES='["10.0.0.1"]',
-    )
-    process, base = start_server(untrusted)
+    process, base = start_server(behind_proxy("10.0.0.1"))
     try:
         forged = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, headers=user, timeout=60)
     finally:
