@@ -44,11 +44,14 @@ browser-deps:
 	  npm ci --prefix tests/browser --no-audit --no-fund
 
 # Servers some tests start on loopback and stop again: Redis (shared rate limits).
+# redis-server for the scale-out limits test; prometheus for promtool, which checks
+# deploy/prometheus (the package's own service is not started).
 service-deps:
-	@command -v redis-server >/dev/null || { \
+	@{ command -v redis-server && command -v promtool; } >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -q && \
-	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server; }
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    redis-server prometheus; }
 
 test: setup lint browser-deps service-deps
 	$(BIN)/pytest

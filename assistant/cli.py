@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from assistant.governance.commands import register as register_governance_commands
+from assistant.governance.register_commands import register as register_model_card
 from assistant.settings import Settings
 
 app = typer.Typer(
@@ -316,6 +318,7 @@ def keys_create(
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    _audit_key_change("keys.create", key.id, {"name": key.name, "role": key.role})
     console.print(f"created key {key.id} ({key.role}) for {key.name}; it is shown only now:")
     typer.echo(plain)
 
@@ -342,7 +345,27 @@ def keys_revoke(
     except UnknownKey as exc:
         console.print(f"[red]no key with id {key_id}[/red]")
         raise typer.Exit(1) from exc
+    _audit_key_change("keys.revoke", key.id, {"name": key.name})
     console.print(f"revoked key {key.id} ({key.name})")
+
+
+def _audit_key_change(action: str, key_id: str, details: dict) -> None:
+    from assistant.governance.audit_log import AuditLog
+    from assistant.governance.commands import command_line_origin
+
+    who = command_line_origin()
+    AuditLog(_settings().audit_path).append(
+        actor=who.actor,
+        origin=who.origin,
+        action=action,
+        object=f"key:{key_id}",
+        result="success",
+        details=details,
+    )
+
+
+register_governance_commands(app, _settings, console)
+register_model_card(app)
 
 
 def _hit_dict(hit: object) -> dict:

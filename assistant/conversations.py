@@ -34,7 +34,10 @@ CREATE TABLE IF NOT EXISTS feedback (
     rating TEXT CHECK (rating IN ('up', 'down')),
     comment TEXT,
     problem INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    handled_at REAL,
+    handled_by TEXT,
+    handling_note TEXT
 );
 CREATE INDEX IF NOT EXISTS feedback_by_time ON feedback (created_at);
 CREATE TABLE IF NOT EXISTS answer_cache (
@@ -53,6 +56,14 @@ class UnknownMessage(KeyError):
     """No answer with this message id exists."""
 
 
+class UnknownFeedback(KeyError):
+    """No feedback with this id exists."""
+
+
+# columns added after the first release, for files made by an older version
+_ADDED_COLUMNS = {"feedback": ("handled_at REAL", "handled_by TEXT", "handling_note TEXT")}
+
+
 @dataclass(frozen=True)
 class Feedback:
     """A user's judgement of one answer, kept with its conversation for administrators."""
@@ -64,6 +75,11 @@ class Feedback:
     comment: str | None
     problem: bool
     created_at: float
+    handled_at: float | None = None
+    handled_by: str | None = None
+    handling_note: str | None = None
+    question: str | None = None
+    answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,15 @@ class ConversationStore:
     def __init__(self, path: Path) -> None:
         self._path = path
         create_database(path, SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        with closing(self._connect()) as db, db:
+            for table, columns in _ADDED_COLUMNS.items():
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for column in columns:
+                    if column.split()[0] not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def _connect(self) -> sqlite3.Connection:
         return connect(self._path)
@@ -156,7 +181,8 @@ class ConversationStore:
                 uuid.uuid4().hex, message_id, row[0], rating, comment, problem, time.time()
             )
             db.execute(
-                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO feedback (id, message_id, conversation_id, rating, comment, problem, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     feedback.id,
                     message_id,
@@ -169,15 +195,42 @@ class ConversationStore:
             )
         return feedback
 
-    def feedback(self, limit: int = 100) -> list[Feedback]:
-        """The latest feedback, newest first."""
+    def feedback(
+        self,
+        limit: int = 100,
+        *,
+        status: str = "all",
+        negative_only: bool = False,
+        since: float | None = None,
+    ) -> list[Feedback]:
+        """The latest feedback, newest first, with the question and answer it is about.
+        ``status``: all, open or handled; ``negative_only``: thumbs down or a problem."""
+        where = ["f.created_at >= ?"]
+        if status == "open":
+            where.append("f.handled_at IS NULL")
+        elif status == "handled":
+            where.append("f.handled_at IS NOT NULL")
+        if negative_only:
+            where.append("(f.rating = 'down' OR f.problem = 1)")
         with closing(self._connect()) as db:
             rows = db.execute(
-                "SELECT id, message_id, conversation_id, rating, comment, problem, created_at "
-                "FROM feedback ORDER BY created_at DESC LIMIT ?",
-                (limit,),
+                f"{_FEEDBACK_QUERY} WHERE {' AND '.join(where)} ORDER BY f.created_at DESC LIMIT ?",
+                (since if since is not None else float("-inf"), limit),
             ).fetchall()
-        return [Feedback(*row[:5], bool(row[5]), row[6]) for row in rows]
+        return [_feedback(row) for row in rows]
+
+    def handle_feedback(self, feedback_id: str, note: str, handled_by: str) -> Feedback:
+        """Mark feedback as handled with a note; ``UnknownFeedback`` if there is none."""
+        with closing(self._connect()) as db, db:
+            changed = db.execute(
+                "UPDATE feedback SET handled_at = ?, handled_by = ?, handling_note = ? "
+                "WHERE id = ?",
+                (time.time(), handled_by, note, feedback_id),
+            ).rowcount
+            if not changed:
+                raise UnknownFeedback(feedback_id)
+            row = db.execute(f"{_FEEDBACK_QUERY} WHERE f.id = ?", (feedback_id,)).fetchone()
+        return _feedback(row)
 
     # --- answer cache ------------------------------------------------------
     def cached(self, key: str) -> dict | None:
@@ -191,3 +244,19 @@ class ConversationStore:
                 "INSERT OR REPLACE INTO answer_cache VALUES (?, ?, ?)",
                 (key, json.dumps(response, ensure_ascii=False), time.time()),
             )
+
+
+_FEEDBACK_QUERY = """
+SELECT f.id, f.message_id, f.conversation_id, f.rating, f.comment, f.problem, f.created_at,
+       f.handled_at, f.handled_by, f.handling_note,
+       (SELECT q.content FROM messages q
+        WHERE q.conversation_id = a.conversation_id AND q.role = 'user'
+          AND q.created_at < a.created_at
+        ORDER BY q.created_at DESC LIMIT 1),
+       a.content
+FROM feedback f JOIN messages a ON a.id = f.message_id
+"""
+
+
+def _feedback(row: tuple) -> Feedback:
+    return Feedback(*row[:5], bool(row[5]), *row[6:])

@@ -9,6 +9,10 @@ from langchain_core.embeddings import Embeddings
 from assistant.api.access import Access
 from assistant.conversations import ConversationStore
 from assistant.generation.answer_service import AnswerService
+from assistant.governance.alerts import AlertMonitor
+from assistant.governance.audit_log import AuditLog
+from assistant.governance.metrics import Metrics
+from assistant.governance.recorder import Recorder
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.rerank import CrossEncoderReranker, Reranker
 from assistant.retrieval.search_service import SearchService
@@ -33,6 +37,9 @@ class Services:
     keys: KeyStore
     access: Access
     limits: RateLimits
+    audit: AuditLog
+    recorder: Recorder
+    alerts: AlertMonitor
 
 
 def build_services(settings: Settings) -> Services:
@@ -47,6 +54,8 @@ def build_services(settings: Settings) -> Services:
     conversations = ConversationStore(settings.conversations_path)
     answers = AnswerService(settings, search, llm, conversations)
     keys = KeyStore(settings.api_keys_path)
+    audit = AuditLog(settings.audit_path)
+    recorder = Recorder(audit, Metrics())
     return Services(
         settings=settings,
         store=store,
@@ -58,4 +67,7 @@ def build_services(settings: Settings) -> Services:
         keys=keys,
         access=Access(settings, keys),
         limits=RateLimits(settings),
+        audit=audit,
+        recorder=recorder,
+        alerts=AlertMonitor(settings, recorder),
     )

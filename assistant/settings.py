@@ -166,6 +166,32 @@ class Settings(BaseSettings):
         180.0, gt=0, description="An answer still generating after this is cut off."
     )
 
+    # --- governance: audit log, dashboard, alerts ---------------------------
+    audit_file: Path | None = Field(
+        None, description="Audit log (SQLite); default <data_dir>/audit.sqlite."
+    )
+    audit_retention_days: int = Field(
+        183, ge=1, le=3650, description="'wegwijzer audit prune' removes older entries."
+    )
+    cost_per_1000_tokens: float = Field(
+        1.0, ge=0.0, description="Estimated cost of 1000 model tokens, in cost_unit."
+    )
+    cost_unit: str = Field(
+        "Wh", max_length=12, description="Unit of the cost estimate: Wh (energy) or EUR."
+    )
+    alert_window_minutes: int = Field(60, ge=5, le=10080, description="Window alerts look at.")
+    alert_error_rate: float = Field(0.05, ge=0.0, le=1.0, description="Share of 5xx responses.")
+    alert_latency_p95_s: float = Field(30.0, gt=0, description="Answer latency, 95th percentile.")
+    alert_negative_feedback_rate: float = Field(
+        0.3, ge=0.0, le=1.0, description="Share of rated answers rated down."
+    )
+    alert_injection_attempts: int = Field(
+        10, ge=1, description="Prompt-injection attempts within the window."
+    )
+    alert_min_requests: int = Field(
+        10, ge=1, description="Rates are judged only from this many events in the window."
+    )
+
     # --- server ----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -194,6 +220,10 @@ class Settings(BaseSettings):
     @property
     def api_keys_path(self) -> Path:
         return self.api_keys_file or self.data_dir / "api_keys.sqlite"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.audit_file or self.data_dir / "audit.sqlite"
 
     @property
     def synonyms_path(self) -> Path:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant.settings import Settings
 from evaluation import plots
 from evaluation.summary import HEADLINE, LOWER_IS_BETTER, headline, item_values
 
@@ -295,11 +296,16 @@ def render_html(report: dict) -> str:
     )
 
 
-def write_reports(report: dict, out_dir: Path) -> list[Path]:
-    """report.json, report.md and report.html in ``out_dir``."""
+def write_reports(report: dict, out_dir: Path, settings: Settings | None = None) -> list[Path]:
+    """report.json, report.md and report.html in ``out_dir``; with ``settings`` also the
+    model card (model-card.json and model-card.md) of what was evaluated."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html"]
     paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     paths[1].write_text(render_markdown(report), encoding="utf-8")
     paths[2].write_text(render_html(report), encoding="utf-8")
+    if settings is not None:
+        from assistant.governance.model_card import write_model_card
+
+        paths += write_model_card(settings, out_dir, latest_report=paths[0])
     return paths

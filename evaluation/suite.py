@@ -82,7 +82,7 @@ def run_suite(
         "thresholds": request.thresholds,
     }
     report = build_report(records, summary, context, baseline_rows, failures)
-    paths = write_reports(report, request.out_dir)
+    paths = write_reports(report, request.out_dir, settings)
     if request.save_baseline:
         keep = {k: report[k] for k in ("created", "git_commit", "golden", "mode", "headline")}
         request.save_baseline.write_text(json.dumps(keep, indent=1) + "\n", encoding="utf-8")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,7 +18,9 @@ from fastapi.staticfiles import StaticFiles
 from assistant import __version__
 from assistant.api.access import open_bind_problem
 from assistant.api.middleware import BodySizeLimit, SecurityHeaders
-from assistant.api.routes import chat, feedback, health, pages, search
+from assistant.api.observe import RequestObserver
+from assistant.api.routes import admin, chat, feedback, health, metrics, pages, search
+from assistant.governance.alerts import AlertMonitor
 from assistant.services import Services, build_services
 from assistant.settings import Settings
 
@@ -30,7 +36,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if problem:
             raise RuntimeError(problem)
         app.state.services = built
+        watcher = asyncio.create_task(_watch_alerts(built.alerts))
         yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
 
     app = FastAPI(
         title="AI-wegwijzer",
@@ -51,13 +61,30 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestObserver)
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(chat.router)
     app.include_router(feedback.router)
+    app.include_router(admin.router)
+    app.include_router(metrics.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app
+
+
+ALERT_CHECK_INTERVAL_S = 60
+
+
+async def _watch_alerts(alerts: AlertMonitor) -> None:
+    """Judge the alert thresholds every minute, so that an alert reaches the log even
+    when nobody has the dashboard open."""
+    while True:
+        await asyncio.sleep(ALERT_CHECK_INTERVAL_S)
+        try:
+            await anyio.to_thread.run_sync(alerts.check)
+        except Exception:
+            logging.getLogger(__name__).exception("checking the alerts failed")
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from assistant.api.access import ADMINS_ONLY, Principal
+from assistant.api.observe import who_asked
 from assistant.generation.answer_service import AnswerService
+from assistant.governance.recorder import Origin
 from assistant.retrieval.search_service import SearchService
 from assistant.security.rate_limits import RateLimited
 from assistant.services import Services
@@ -33,6 +35,7 @@ def get_search_service(services: Annotated[Services, Depends(get_services)]) -> 
 def get_caller(request: Request, services: Annotated[Services, Depends(get_services)]) -> Principal:
     """The caller, counted against the request rate limit."""
     caller = services.access.identify(request)
+    request.state.principal = caller  # for the audit of this request
     try:
         services.limits.count_request(caller.identity)
     except RateLimited as exc:
@@ -44,6 +47,15 @@ def get_admin(caller: Annotated[Principal, Depends(get_caller)]) -> Principal:
     if not caller.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, ADMINS_ONLY)
     return caller
+
+
+def get_origin(request: Request, caller: Annotated[Principal, Depends(get_caller)]) -> Origin:
+    """Who asked, and from where, for the audit log."""
+    return who_asked(request.scope)
+
+
+def get_admin_origin(request: Request, admin: Annotated[Principal, Depends(get_admin)]) -> Origin:
+    return who_asked(request.scope)
 
 
 def too_many_requests(exc: RateLimited) -> HTTPException:
@@ -70,3 +82,5 @@ SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]
 CallerDep = Annotated[Principal, Depends(get_caller)]
 AdminDep = Annotated[Principal, Depends(get_admin)]
+OriginDep = Annotated[Origin, Depends(get_origin)]
+AdminOriginDep = Annotated[Origin, Depends(get_admin_origin)]

@@ -116,6 +116,11 @@ class ChatResponse(BaseModel):
     prompt_version: str = ""
     unsupported_sentences: int = 0
     screening: Screening = Field(default_factory=Screening)
+    question: str = Field("", description="The question as stored: personal data redacted.")
+    retrieved: list[str] = Field(
+        default_factory=list, description="Chunk ids retrieval returned, best first."
+    )
+    corpus_version: str | None = None
     answer_html: str = Field(
         "", description="The answer as safe HTML (escaped, no links), [n] as citation chips."
     )
@@ -149,3 +154,23 @@ class FeedbackItem(BaseModel):
     comment: str | None
     problem: bool
     created_at: float
+    handled_at: float | None = None
+    handled_by: str | None = None
+    handling_note: str | None = None
+    question: str | None = Field(None, description="The question answered (redacted).")
+    answer: str | None = None
+
+
+class HandleFeedbackRequest(BaseModel):
+    note: str = Field(..., min_length=1, max_length=2000, description="Wat is eraan gedaan.")
+
+
+class ChainReportOut(BaseModel):
+    """The audit log's hash chain, checked."""
+
+    ok: bool
+    entries: int
+    first_seq: int | None
+    last_seq: int | None
+    broken_seq: int | None = None
+    problem: str | None = None

@@ -83,6 +83,9 @@ class AnswerResult:
     prompt_version: str = ""
     unsupported_sentences: int = 0
     screening: dict = field(default_factory=dict)
+    question: str = ""  # as stored and logged: personal data redacted
+    retrieved: list[str] = field(default_factory=list)  # chunk ids retrieval returned
+    corpus_version: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -218,6 +221,9 @@ class AnswerService:
             prompt_version=self._prompts.label,
             unsupported_sentences=sum(1 for s in draft.sentences if not s.supported),
             screening=screened.report() | {"passages_flagged": draft.flagged_passages},
+            question=screened.original_redacted,
+            retrieved=[hit.chunk_id for hit in retrieval.hits] if retrieval else [],
+            corpus_version=self._corpus_version(),
         )
         result.message_id = self._store(screened.original_redacted, standalone, result)
         if use_cache and not (cancelled() or draft.timed_out):
@@ -407,6 +413,10 @@ class AnswerService:
             f"c{s.citation_support_threshold}t{s.llm_max_answer_tokens}"
         )
 
+    def _corpus_version(self) -> str | None:
+        state = self._search.state()
+        return state.corpus_version if state else None
+
     def _cache_key(self, standalone: str, language: str, model_name: str) -> str:
         state = self._search.state()
         normalised = " ".join(re.findall(r"\w+", standalone.lower()))
@@ -438,6 +448,7 @@ class AnswerService:
         result.screening = screened.report() | {
             "passages_flagged": result.screening.get("passages_flagged", 0)
         }
+        result.question = screened.original_redacted
         result.message_id = self._store(screened.original_redacted, standalone, result)
         yield AnswerEvent("token", result.answer)
         yield AnswerEvent("citations", result.citations)

@@ -12,14 +12,22 @@ from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
-from assistant.api.deps import AnswerServiceDep, CallerDep, ServicesDep, too_many_requests
+from assistant.api.deps import (
+    AnswerServiceDep,
+    CallerDep,
+    OriginDep,
+    ServicesDep,
+    too_many_requests,
+)
 from assistant.api.schemas import ChatRequest, ChatResponse, ErrorResponse
 from assistant.conversations import UnknownConversation
 from assistant.generation.answer_service import AnswerEvent, AnswerResult, InvalidMessage
+from assistant.governance.recorder import Origin
 from assistant.llm.factory import LLMUnavailable
 from assistant.llm.gate import ModelBusy
 from assistant.retrieval.search_service import IndexNotReady
-from assistant.security.rate_limits import RateLimited, RateLimits
+from assistant.security.rate_limits import RateLimited
+from assistant.services import Services
 from assistant.ui.answer_html import answer_html
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -48,7 +56,11 @@ BUSY = (
     },
 )
 async def chat(
-    request: ChatRequest, answers: AnswerServiceDep, services: ServicesDep, caller: CallerDep
+    request: ChatRequest,
+    answers: AnswerServiceDep,
+    services: ServicesDep,
+    caller: CallerDep,
+    who: OriginDep,
 ):
     """Answer from the documents only, with numbered citations (stream=true: SSE events
     `token`, then `citations`, then `done`; `error` if it fails halfway)."""
@@ -56,7 +68,7 @@ async def chat(
         services.limits.check_tokens(caller.identity)
     except RateLimited as exc:
         raise too_many_requests(exc) from exc
-    quota = _TokenSpender(services.limits, caller.identity)
+    ledger = _Ledger(services, caller.identity, who)
     cancelled = threading.Event()
     events = answers.stream(request.message, request.conversation_id, cancelled.is_set)
     try:
@@ -68,19 +80,24 @@ async def chat(
         result = first if isinstance(first, AnswerResult) else None
         if result is None:
             result = await run_in_threadpool(_final_result, first, events)
-        quota.spend(result)
+        await run_in_threadpool(ledger.answered, result)
         return _response_body(result)
-    return EventSourceResponse(_sse(first, events, cancelled, quota), ping=15)
+    return EventSourceResponse(_sse(first, events, cancelled, ledger), ping=15)
 
 
-class _TokenSpender:
-    """Counts an answer's model tokens against the caller's daily quota."""
+class _Ledger:
+    """Books a finished answer: its tokens against the caller's daily quota, and the
+    answer itself in the audit log and the metrics."""
 
-    def __init__(self, limits: RateLimits, identity: str) -> None:
-        self._limits, self._identity = limits, identity
+    def __init__(self, services: Services, identity: str, who: Origin) -> None:
+        self._services, self._identity, self._who = services, identity, who
 
-    def spend(self, result: AnswerResult) -> None:
-        self._limits.spend_tokens(self._identity, sum(result.usage.values()))
+    def answered(self, result: AnswerResult) -> None:
+        self._services.limits.spend_tokens(self._identity, sum(result.usage.values()))
+        self._services.recorder.answered(self._who, result)
+
+    def failed(self, detail: str) -> None:
+        self._services.recorder.answer_failed(self._who, detail)
 
 
 def _first_event(events: Iterator[AnswerEvent]) -> AnswerEvent:
@@ -118,17 +135,19 @@ async def _sse(
     first: AnswerEvent,
     events: Iterator[AnswerEvent],
     cancelled: threading.Event,
-    quota: _TokenSpender,
+    ledger: _Ledger,
 ) -> AsyncIterator[dict]:
     try:
         yield _sse_event(first)
         async for event in iterate_in_threadpool(events):
             if isinstance(event.data, AnswerResult):
-                quota.spend(event.data)
+                await run_in_threadpool(ledger.answered, event.data)
             yield _sse_event(event)
     except LLMUnavailable:
+        await run_in_threadpool(ledger.failed, "llm_unavailable")
         yield {"event": "error", "data": json.dumps({"detail": LLM_DOWN}, ensure_ascii=False)}
-    except Exception:  # the client sees a clear error, the server keeps serving
+    except Exception as exc:  # the client sees a clear error, the server keeps serving
+        await run_in_threadpool(ledger.failed, type(exc).__name__)
         detail = "Er ging iets mis bij het maken van het antwoord. Probeer het opnieuw."
         yield {"event": "error", "data": json.dumps({"detail": detail}, ensure_ascii=False)}
     finally:

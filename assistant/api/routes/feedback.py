@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
-from assistant.api.deps import AdminDep, CallerDep, ServicesDep
-from assistant.api.schemas import ErrorResponse, FeedbackItem, FeedbackRequest, FeedbackResponse
+from assistant.api.deps import OriginDep, ServicesDep
+from assistant.api.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
 from assistant.conversations import UnknownMessage
 
 router = APIRouter(prefix="/api", tags=["feedback"])
@@ -26,7 +24,7 @@ router = APIRouter(prefix="/api", tags=["feedback"])
     },
 )
 async def feedback(
-    request: FeedbackRequest, services: ServicesDep, caller: CallerDep
+    request: FeedbackRequest, services: ServicesDep, who: OriginDep
 ) -> FeedbackResponse:
     """Store feedback with the conversation, for the administrators to review."""
     comment = (request.comment or "").strip() or None
@@ -47,20 +45,7 @@ async def feedback(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, "Dit antwoord bestaat niet (meer); feedback niet opgeslagen."
         ) from exc
+    await run_in_threadpool(services.recorder.feedback_given, who, stored)
     return FeedbackResponse(
         feedback_id=stored.id, message_id=stored.message_id, conversation_id=stored.conversation_id
     )
-
-
-@router.get(
-    "/admin/feedback",
-    response_model=list[FeedbackItem],
-    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
-    tags=["admin"],
-)
-async def list_feedback(
-    services: ServicesDep, admin: AdminDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[FeedbackItem]:
-    """The latest feedback, newest first (administrators only)."""
-    stored = await run_in_threadpool(services.conversations.feedback, limit)
-    return [FeedbackItem.model_validate(item, from_attributes=True) for item in stored]

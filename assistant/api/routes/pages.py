@@ -86,3 +86,22 @@ def document_page(
         },
         headers=PAGE_HEADERS,
     )
+
+
+DASHBOARD_HEADERS = PAGE_HEADERS | {  # the charts arrive as SVG data URIs
+    "Content-Security-Policy": PAGE_HEADERS["Content-Security-Policy"].replace(
+        "img-src 'self'", "img-src 'self' data:"
+    )
+}
+
+
+@router.get("/beheer", response_class=HTMLResponse)
+def dashboard_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The administrators' dashboard. The page itself holds no data: its script asks
+    /api/admin/dashboard with the administrator's key (or the SSO proxy's headers)."""
+    return templates.TemplateResponse(
+        request,
+        "dashboard.html",
+        {"cost_unit": settings.cost_unit},
+        headers=DASHBOARD_HEADERS,
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
-from assistant.api.deps import CallerDep, SearchServiceDep, SettingsDep
+from assistant.api.deps import OriginDep, SearchServiceDep, ServicesDep, SettingsDep
 from assistant.api.schemas import ErrorResponse, SearchRequest, SearchResponse, SearchResult
 from assistant.retrieval.search_service import IndexNotReady, UnknownDocuments
 
@@ -23,7 +25,11 @@ router = APIRouter(prefix="/api", tags=["search"])
     },
 )
 async def search(
-    request: SearchRequest, service: SearchServiceDep, settings: SettingsDep, caller: CallerDep
+    request: SearchRequest,
+    service: SearchServiceDep,
+    settings: SettingsDep,
+    services: ServicesDep,
+    who: OriginDep,
 ) -> SearchResponse:
     """Hybrid search (vector + BM25, fused) over the documents."""
     query = request.query.strip()
@@ -35,6 +41,7 @@ async def search(
             f"De zoekvraag is te lang ({len(query)} tekens); "
             f"het maximum is {settings.max_query_chars} tekens.",
         )
+    started = time.perf_counter()
     try:
         hits = await run_in_threadpool(service.search, query, request.k, request.doc_ids)
     except IndexNotReady as exc:
@@ -48,6 +55,10 @@ async def search(
             f"Onbekende document-id's: {', '.join(exc.unknown)}. "
             f"Bekend zijn: {', '.join(exc.known)}.",
         ) from exc
+    elapsed_ms = round((time.perf_counter() - started) * 1000)
+    await run_in_threadpool(
+        services.recorder.searched, who, query, request.k, request.doc_ids, hits, elapsed_ms
+    )
     return SearchResponse(
         query=request.query,
         results=[

@@ -1,0 +1,24 @@
+"""GET /metrics: Prometheus text format (administrators only; Prometheus sends an admin
+key as a bearer token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from assistant.api.deps import AdminDep, ServicesDep
+from assistant.governance.metrics import CONTENT_TYPE
+
+router = APIRouter(tags=["admin"])
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(services: ServicesDep, admin: AdminDep) -> Response:
+    """Requests, latencies, tokens, cache hits, refusals, detections, feedback, LLM
+    availability and active alerts."""
+    status = await run_in_threadpool(services.llm.status)
+    await run_in_threadpool(services.alerts.check)  # judged fresh at every scrape
+    metrics = services.recorder.metrics
+    metrics.llm_available.labels(str(status["active"])).set(1 if status["available"] else 0)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE)

@@ -1,0 +1,1 @@
+"""Accountability: audit log, metrics, dashboard, incidents, model card."""

@@ -1,0 +1,170 @@
+"""Turns what happened (an answer, a search, feedback, a refused request, an admin action)
+into an audit entry and metrics, in one place, with personal data redacted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.conversations import Feedback
+from assistant.generation.answer_service import AnswerResult
+from assistant.governance.audit_log import AuditLog
+from assistant.governance.metrics import Metrics
+from assistant.retrieval.hits import SearchHit
+from assistant.security.pii import redact
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who did it (``actor``: key id, SSO user or local client) and from where."""
+
+    actor: str
+    origin: str
+
+
+class Recorder:
+    """Writes the audit log (AI Act art. 12, BIO logging) and updates the metrics."""
+
+    def __init__(self, audit: AuditLog, metrics: Metrics) -> None:
+        self.audit = audit
+        self.metrics = metrics
+
+    def answered(self, who: Origin, result: AnswerResult) -> None:
+        """A question and its answer (or refusal), with everything needed to explain it."""
+        m = self.metrics
+        outcome = "refused" if result.refused else "answered"
+        m.answers.labels(outcome).inc()
+        if result.refusal_reason:
+            m.refusals.labels(result.refusal_reason).inc()
+        if result.cached:
+            m.cache_hits.inc()
+        m.tokens.labels("in").inc(result.usage.get("prompt_tokens", 0))
+        m.tokens.labels("out").inc(result.usage.get("completion_tokens", 0))
+        timings = result.timings_ms
+        m.answer_seconds.observe(timings.get("total", 0) / 1000)
+        if not result.cached:
+            m.retrieval_seconds.observe(timings.get("retrieval", 0) / 1000)
+        if result.usage.get("completion_tokens", 0):
+            m.generation_seconds.observe(timings.get("generation", 0) / 1000)
+        screening = result.screening
+        if _injection_attempt(result):
+            m.injections.labels("question").inc()
+        if screening.get("passages_flagged"):
+            m.injections.labels("passage").inc(screening["passages_flagged"])
+        for kind in screening.get("personal_data_redacted", []):
+            m.personal_data.labels(kind).inc()
+        self.audit.append(
+            actor=who.actor,
+            origin=who.origin,
+            action="chat.answer",
+            object=f"message:{result.message_id}",
+            result=outcome,
+            details={
+                "conversation_id": result.conversation_id,
+                "question": result.question,
+                "answer": redact(result.answer).text,
+                "language": result.language,
+                "retrieved": result.retrieved,
+                "citations": [c["chunk_id"] for c in result.citations],
+                "model": result.model,
+                "prompt_version": result.prompt_version,
+                "corpus_version": result.corpus_version,
+                "timings_ms": timings,
+                "usage": result.usage,
+                "refusal_reason": result.refusal_reason,
+                "fallback": result.fallback,
+                "cached": result.cached,
+                "unsupported_sentences": result.unsupported_sentences,
+                "injection_attempt": _injection_attempt(result),
+                "screening": screening,
+            },
+        )
+
+    def answer_failed(self, who: Origin, detail: str) -> None:
+        """A streamed answer that broke off after it started."""
+        self.audit.append(
+            actor=who.actor,
+            origin=who.origin,
+            action="chat.answer",
+            object="message:",
+            result="error",
+            details={"detail": detail},
+        )
+
+    def searched(
+        self,
+        who: Origin,
+        query: str,
+        k: int,
+        doc_ids: list[str] | None,
+        hits: list[SearchHit],
+        elapsed_ms: int,
+    ) -> None:
+        """A search without generation."""
+        self.metrics.retrieval_seconds.observe(elapsed_ms / 1000)
+        self.audit.append(
+            actor=who.actor,
+            origin=who.origin,
+            action="search",
+            object="index",
+            result="success",
+            details={
+                "query": redact(query).text,
+                "k": k,
+                "doc_ids": doc_ids,
+                "results": [hit.chunk_id for hit in hits],
+                "timings_ms": {"retrieval": elapsed_ms, "total": elapsed_ms},
+            },
+        )
+
+    def feedback_given(self, who: Origin, feedback: Feedback) -> None:
+        """Thumbs up or down, a comment, or a reported problem (AI Act art. 72)."""
+        for kind, present in (
+            (feedback.rating, feedback.rating is not None),
+            ("problem", feedback.problem),
+            ("comment", bool(feedback.comment)),
+        ):
+            if present and kind:
+                self.metrics.feedback.labels(kind).inc()
+        self.audit.append(
+            actor=who.actor,
+            origin=who.origin,
+            action="feedback.problem" if feedback.problem else "feedback.create",
+            object=f"message:{feedback.message_id}",
+            result="success",
+            details={
+                "feedback_id": feedback.id,
+                "rating": feedback.rating,
+                "problem": feedback.problem,
+                "comment": redact(feedback.comment).text if feedback.comment else None,
+            },
+        )
+
+    def request_refused(self, who: Origin, method: str, path: str, status: int) -> None:
+        """A request that did not succeed: denied, rate-limited, invalid or failed."""
+        self.audit.append(
+            actor=who.actor,
+            origin=who.origin,
+            action=f"http.{method.lower()}",
+            object=path,
+            result="error" if status >= 500 else "denied",
+            details={"status": status},
+        )
+
+    def admin_action(
+        self, who: Origin, action: str, object: str, details: dict | None = None
+    ) -> None:
+        """Something an administrator did or read: exports, handled incidents, keys."""
+        self.audit.append(
+            actor=who.actor,
+            origin=who.origin,
+            action=action,
+            object=object,
+            result="success",
+            details=details or {},
+        )
+
+
+def _injection_attempt(result: AnswerResult) -> bool:
+    return bool(
+        result.screening.get("sentences_removed") or result.refusal_reason == "prompt_injection"
+    )

@@ -1,0 +1,106 @@
+"""CLI commands ``wegwijzer model-card`` and ``wegwijzer algoritmeregister``."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from assistant.settings import Settings
+
+console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    """How a command prints its result."""
+
+    json = "json"
+    markdown = "markdown"
+
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="json, or markdown for people.")
+]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report", help="Evaluation report.json (default reports/report.json when it exists)."
+    ),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the model card and algorithm register commands to ``app``."""
+    app.command("model-card")(model_card)
+    app.command("algoritmeregister")(algoritmeregister)
+
+
+def model_card(
+    output_format: FormatOption = OutputFormat.markdown,
+    report: ReportOption = None,
+    out: OutOption = None,
+) -> None:
+    """Print what is running: models and hashes, prompts, settings, corpus, latest evaluation."""
+    from assistant.governance.model_card import model_card_markdown
+
+    card = _card(report)
+    _emit(_json(card) if output_format is OutputFormat.json else model_card_markdown(card), out)
+
+
+def algoritmeregister(
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="The municipality's name.")
+    ] = None,
+    output_format: FormatOption = OutputFormat.markdown,
+    report: ReportOption = None,
+    out: OutOption = None,
+) -> None:
+    """Draft an algorithm register entry (Dutch) from the model card, for the municipality
+    to complete."""
+    from assistant.governance.algorithm_register import draft_entry, draft_markdown
+
+    entry = draft_entry(_card(report), organisation)
+    _emit(_json(entry) if output_format is OutputFormat.json else draft_markdown(entry), out)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic.ValidationError: show it plainly
+        console.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _card(report: Path | None) -> dict:
+    from assistant.governance.model_card import build_model_card
+
+    settings = _settings()
+    try:
+        return build_model_card(settings, latest_report=report)
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _json(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        console.print(f"[red]cannot write {out}: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"written: {out}")
