@@ -365,7 +365,7 @@ def _audit_key_change(action: str, key_id: str, details: dict) -> None:
 
 
 register_governance_commands(app, _settings, console)
-register_model_card(app)
+register_model_card(app, _settings)
 
 
 def _hit_dict(hit: object) -> dict:

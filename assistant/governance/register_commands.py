@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from rich.console import Console
 from assistant.settings import Settings
 
 console = Console(stderr=True)
+_settings_factory: list[Callable[[], Settings]] = []  # set by register()
 
 
 class OutputFormat(StrEnum):
@@ -36,8 +38,10 @@ OutOption = Annotated[
 ]
 
 
-def register(app: typer.Typer) -> None:
-    """Add the model card and algorithm register commands to ``app``."""
+def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
+    """Add the model card and algorithm register commands to ``app``; ``settings`` is
+    the CLI's own settings factory (one place that reports invalid settings)."""
+    _settings_factory.append(settings)
     app.command("model-card")(model_card)
     app.command("algoritmeregister")(algoritmeregister)
 
@@ -70,18 +74,10 @@ def algoritmeregister(
     _emit(_json(entry) if output_format is OutputFormat.json else draft_markdown(entry), out)
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:  # pydantic.ValidationError: show it plainly
-        console.print(f"[red]Invalid settings:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
 def _card(report: Path | None) -> dict:
     from assistant.governance.model_card import build_model_card
 
-    settings = _settings()
+    settings = _settings_factory[-1]()
     try:
         return build_model_card(settings, latest_report=report)
     except (FileNotFoundError, ValueError) as exc:
