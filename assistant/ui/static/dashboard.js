@@ -24,6 +24,7 @@
     ['feedback_up', 'Duim omhoog'],
     ['feedback_down', 'Duim omlaag'],
     ['problems', 'Gemelde problemen'],
+    ['feedback_rate', 'Beoordeelde antwoorden', (v) => `${Math.round(v * 100)}%`],
     ['injection_attempts', 'Injectiepogingen'],
     ['personal_data', 'Persoonsgegevens verwijderd'],
     ['tokens', 'Tokens'],
@@ -49,8 +50,9 @@
   }
 
   async function failure(response) {
-    if (response.status === 401) {
-      sessionStorage.removeItem(API_KEY);
+    if (response.status === 401 || response.status === 403) {
+      // no key, or a user's key (say from the chat page): ask for an administrator's key
+      if (response.status === 401) sessionStorage.removeItem(API_KEY);
       $('key-form').hidden = false;
       $('dashboard-content').hidden = true;
     }
