@@ -353,10 +353,8 @@ def _audit_key_change(action: str, key_id: str, details: dict) -> None:
     from assistant.governance.audit_log import AuditLog
     from assistant.governance.commands import command_line_origin
 
-    who = command_line_origin()
     AuditLog(_settings().audit_path).append(
-        actor=who.actor,
-        origin=who.origin,
+        command_line_origin(),
         action=action,
         object=f"key:{key_id}",
         result="success",

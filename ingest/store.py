@@ -60,6 +60,13 @@ class DocumentState:
     language: str = ""
 
 
+def corpus_version(file_hashes: dict[str, str]) -> str:
+    """Short hash over document ids and their content hashes (``doc_id -> sha256``)."""
+    from ingest.documents import sha256_text
+
+    return sha256_text("|".join(f"{d}:{h}" for d, h in sorted(file_hashes.items())))[:12]
+
+
 @dataclass
 class IndexState:
     """The ingest manifest: active collection, settings the vectors were made with, documents."""
@@ -78,10 +85,7 @@ class IndexState:
     @property
     def corpus_version(self) -> str:
         """Short hash over the documents' content hashes; changes with any document."""
-        from ingest.documents import sha256_text
-
-        joined = "|".join(f"{d}:{s.file_hash}" for d, s in sorted(self.documents.items()))
-        return sha256_text(joined)[:12]
+        return corpus_version({d: s.file_hash for d, s in self.documents.items()})
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from assistant.governance.audit_log import GENESIS, AuditLog, BrokenChain
+from assistant.governance.audit_log import GENESIS, AuditLog, BrokenChain, Origin
 
 pytestmark = pytest.mark.unit
 
@@ -26,8 +26,7 @@ def filled(path: Path, count: int = 5) -> AuditLog:
     log = AuditLog(path)
     for n in range(count):
         log.append(
-            actor="key:abc",
-            origin="api:127.0.0.1",
+            Origin("key:abc", "api:127.0.0.1"),
             action="chat.answer",
             object=f"message:m{n}",
             result="answered",
@@ -118,7 +117,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(tmp_path: Path) -> None:
     def write(log: AuditLog, worker: int) -> None:
         for _ in range(25):
             log.append(
-                actor=f"w{worker}", origin="test", action="search", object="index", result="success"
+                Origin(f"w{worker}", "test"), action="search", object="index", result="success"
             )
 
     threads = [threading.Thread(target=write, args=(log, i)) for i, log in enumerate(logs)]
@@ -137,7 +136,7 @@ def test_retention_removes_old_entries_and_the_rest_still_verifies(tmp_path: Pat
     cutoff = time.time()
     time.sleep(0.05)
     filled(path, 2)
-    removed = log.prune(cutoff, actor="cli:test", origin="test")
+    removed = log.prune(cutoff, Origin("cli:test", "test"))
     assert removed == 3
     entries = list(log.entries())
     assert [e.seq for e in entries] == [4, 5, 6]
@@ -152,7 +151,7 @@ def test_retention_refuses_to_destroy_evidence_of_tampering(tmp_path: Path) -> N
     log = filled(path)
     tamper(path, "UPDATE audit_log SET actor = 'iemand anders' WHERE seq = 1")
     with pytest.raises(BrokenChain):
-        log.prune(time.time() + 10, actor="cli:test", origin="test")
+        log.prune(time.time() + 10, Origin("cli:test", "test"))
     assert len(list(log.entries())) == 5
 
 

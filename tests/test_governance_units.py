@@ -12,10 +12,10 @@ import pytest
 from assistant.conversations import ConversationStore, UnknownFeedback
 from assistant.generation.answer_service import AnswerResult
 from assistant.governance.alerts import AlertMonitor
-from assistant.governance.audit_log import AuditLog
+from assistant.governance.audit_log import AuditLog, Origin
 from assistant.governance.dashboard import build_dashboard
 from assistant.governance.metrics import Metrics
-from assistant.governance.recorder import Origin, Recorder
+from assistant.governance.recorder import Recorder
 from assistant.settings import Settings
 
 pytestmark = pytest.mark.unit

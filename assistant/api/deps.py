@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from assistant.api.access import ADMINS_ONLY, Principal
 from assistant.api.observe import who_asked
 from assistant.generation.answer_service import AnswerService
-from assistant.governance.recorder import Origin
+from assistant.governance.audit_log import Origin
 from assistant.retrieval.search_service import SearchService
 from assistant.security.rate_limits import RateLimited
 from assistant.services import Services

@@ -13,7 +13,7 @@ import time
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.governance.recorder import Origin
+from assistant.governance.audit_log import Origin
 
 log = logging.getLogger(__name__)
 AUDITED_PREFIXES = ("/api/", "/metrics", "/beheer")

@@ -167,7 +167,8 @@ class AnswerService:
             standalone = self._standalone(question, history) if history else question
         model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
-        key = self._cache_key(standalone, language, model_name)
+        corpus_version = self._corpus_version()
+        key = self._cache_key(standalone, language, model_name, corpus_version)
         use_cache = self._settings.answer_cache and not screened.is_attack_only
         cached = self._conversations.cached(key) if use_cache else None
         if cached is not None:
@@ -223,9 +224,9 @@ class AnswerService:
             screening=screened.report() | {"passages_flagged": draft.flagged_passages},
             question=screened.original_redacted,
             retrieved=[hit.chunk_id for hit in retrieval.hits] if retrieval else [],
-            corpus_version=self._corpus_version(),
+            corpus_version=corpus_version,
         )
-        result.message_id = self._store(screened.original_redacted, standalone, result)
+        result.message_id = self._store(result)
         if use_cache and not (cancelled() or draft.timed_out):
             self._conversations.cache(key, result.to_dict())
         if draft.refusal_reason:
@@ -417,13 +418,14 @@ class AnswerService:
         state = self._search.state()
         return state.corpus_version if state else None
 
-    def _cache_key(self, standalone: str, language: str, model_name: str) -> str:
-        state = self._search.state()
+    def _cache_key(
+        self, standalone: str, language: str, model_name: str, corpus_version: str | None
+    ) -> str:
         normalised = " ".join(re.findall(r"\w+", standalone.lower()))
         parts = [
             normalised,
             language,
-            state.corpus_version if state else "",
+            corpus_version or "",
             model_name,
             self._prompts.label,
             self._settings.chunking_id,
@@ -449,12 +451,14 @@ class AnswerService:
             "passages_flagged": result.screening.get("passages_flagged", 0)
         }
         result.question = screened.original_redacted
-        result.message_id = self._store(screened.original_redacted, standalone, result)
+        result.message_id = self._store(result)
         yield AnswerEvent("token", result.answer)
         yield AnswerEvent("citations", result.citations)
         yield AnswerEvent("done", result)
 
-    def _store(self, question: str, standalone: str, result: AnswerResult) -> str:
+    def _store(self, result: AnswerResult) -> str:
+        """Keep the exchange with its conversation: the question as ``result.question``
+        (personal data redacted); returns the answer's message id."""
         metadata = {
             "refused": result.refused,
             "refusal_reason": result.refusal_reason,
@@ -464,7 +468,11 @@ class AnswerService:
             "cached": result.cached,
         }
         return self._conversations.add_exchange(
-            result.conversation_id, question, standalone, result.answer, metadata
+            result.conversation_id,
+            result.question,
+            result.standalone_question,
+            result.answer,
+            metadata,
         )
 
 

@@ -10,7 +10,8 @@ import time
 from dataclasses import asdict, dataclass
 
 from assistant.governance.activity import Activity
-from assistant.governance.recorder import Origin, Recorder
+from assistant.governance.audit_log import Origin
+from assistant.governance.recorder import Recorder
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -63,6 +63,15 @@ _COLUMNS = "seq, timestamp, actor, origin, action, object, result, details, prev
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Who did it (``actor``: key id, SSO user, local client or command-line user) and
+    from where (``origin``: the client address or host)."""
+
+    actor: str
+    origin: str
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One logged event, with its place in the hash chain."""
 
@@ -161,9 +170,8 @@ class AuditLog:
 
     def append(
         self,
+        who: Origin,
         *,
-        actor: str,
-        origin: str,
         action: str,
         object: str,
         result: str,
@@ -181,8 +189,8 @@ class AuditLog:
                 entry = AuditEntry(
                     head_seq + 1,
                     timestamp,
-                    actor,
-                    origin,
+                    who.actor,
+                    who.origin,
                     action,
                     object,
                     result,
@@ -223,7 +231,7 @@ class AuditLog:
         start_seq, start_prev, head_seq, head_hash = self._chain_state()
         return check_chain(self.entries(), start_seq, start_prev, (head_seq, head_hash))
 
-    def prune(self, before: float, *, actor: str, origin: str) -> int:
+    def prune(self, before: float, who: Origin) -> int:
         """Remove entries older than ``before`` (retention) and log that it happened.
         Refuses (``BrokenChain``) when the chain does not verify."""
         report = self.verify()
@@ -254,8 +262,7 @@ class AuditLog:
                 raise
         cutoff = datetime.fromtimestamp(before, UTC).isoformat(timespec="seconds")
         self.append(
-            actor=actor,
-            origin=origin,
+            who,
             action="audit.prune",
             object="audit_log",
             result="success",

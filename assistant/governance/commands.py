@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -20,12 +21,19 @@ from assistant.governance.audit_log import (
     AuditLog,
     BrokenChain,
     ChainReport,
+    Origin,
     check_chain,
     entry_from_dict,
 )
 from assistant.governance.export import ExportFormat, write_records
-from assistant.governance.recorder import Origin
 from assistant.settings import Settings
+
+
+class FileFormat(StrEnum):
+    """What an export is written as."""
+
+    jsonl = "jsonl"
+    csv = "csv"
 
 
 def command_line_origin() -> Origin:
@@ -57,16 +65,16 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
 
     @audit_app.command("export")
     def audit_export(
-        format: Annotated[str, typer.Option(help="jsonl or csv.")] = "jsonl",
+        format: Annotated[FileFormat, typer.Option(help="jsonl or csv.")] = FileFormat.jsonl,
         out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
         days: Annotated[int | None, typer.Option(min=1, help="Only the last N days.")] = None,
     ) -> None:
         """Export entries with their hashes, for an auditor (JSONL can be verified)."""
-        fmt = _format(format, console)
+        fmt: ExportFormat = format.value
         log = AuditLog(settings().audit_path)
         since = time.time() - days * 86400 if days else None
         log.append(
-            **_who(),
+            command_line_origin(),
             action="audit.export",
             object="audit_log",
             result="success",
@@ -86,7 +94,9 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
         current = settings()
         keep = days or current.audit_retention_days
         try:
-            removed = AuditLog(current.audit_path).prune(time.time() - keep * 86400, **_who())
+            removed = AuditLog(current.audit_path).prune(
+                time.time() - keep * 86400, command_line_origin()
+            )
         except BrokenChain as exc:
             console.print(f"[red]not pruned: the audit log does not verify ({exc})[/red]")
             raise typer.Exit(1) from exc
@@ -125,7 +135,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
             console.print(f"[red]no feedback with id {feedback_id}[/red]")
             raise typer.Exit(1) from exc
         AuditLog(current.audit_path).append(
-            **_who(),
+            command_line_origin(),
             action="feedback.handle",
             object=f"feedback:{feedback_id}",
             result="success",
@@ -135,37 +145,25 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
 
     @feedback_app.command("export")
     def feedback_export(
-        format: Annotated[str, typer.Option(help="jsonl or csv.")] = "csv",
+        format: Annotated[FileFormat, typer.Option(help="jsonl or csv.")] = FileFormat.csv,
         out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
     ) -> None:
         """All feedback and reported problems, with questions, answers and handling."""
         from assistant.conversations import ConversationStore
 
-        fmt = _format(format, console)
+        fmt: ExportFormat = format.value
         current = settings()
         items = ConversationStore(current.conversations_path).feedback(1_000_000)
         with _output(out) as stream:
             count = write_records((vars(item) for item in items), stream, fmt)
         AuditLog(current.audit_path).append(
-            **_who(),
+            command_line_origin(),
             action="feedback.export",
             object="feedback",
             result="success",
             details={"format": fmt, "count": count},
         )
         console.print(f"exported {count} feedback items")
-
-
-def _who() -> dict:
-    origin = command_line_origin()
-    return {"actor": origin.actor, "origin": origin.origin}
-
-
-def _format(value: str, console: Console) -> ExportFormat:
-    if value not in ("jsonl", "csv"):
-        console.print(f"[red]unknown format {value!r}: use jsonl or csv[/red]")
-        raise typer.Exit(2)
-    return value  # type: ignore[return-value]
 
 
 @contextmanager

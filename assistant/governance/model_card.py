@@ -27,7 +27,7 @@ from assistant.settings import Settings
 from ingest.catalog import MANIFEST_NAMES, ManifestError, discover, title_from_filename
 from ingest.chunking import PIPELINE_VERSION
 from ingest.documents import sha256_bytes
-from ingest.store import DocumentState, IndexState
+from ingest.store import corpus_version as version_of_corpus
 
 CARD_VERSION = "1"
 DEFAULT_REPORT = Path("reports/report.json")
@@ -298,19 +298,8 @@ def _corpus(settings: Settings) -> dict[str, Any]:
     ]
     card["skipped"] = catalog.skipped
     # the same short hash the index reports, so the two can be compared
-    state = IndexState(
-        collection="",
-        embedding="",
-        chunking="",
-        pipeline_version="",
-        documents={
-            doc["doc_id"]: DocumentState(
-                doc_id=doc["doc_id"], file=doc["file"], file_hash=doc["sha256"], title="", chunks=0
-            )
-            for doc in card["documents"]
-        },
-    )
-    card["corpus_version"] = state.corpus_version if card["documents"] else None
+    hashes = {doc["doc_id"]: doc["sha256"] for doc in card["documents"]}
+    card["corpus_version"] = version_of_corpus(hashes) if hashes else None
     return card
 
 

@@ -3,22 +3,12 @@ into an audit entry and metrics, in one place, with personal data redacted."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from assistant.conversations import Feedback
 from assistant.generation.answer_service import AnswerResult
-from assistant.governance.audit_log import AuditLog
+from assistant.governance.audit_log import AuditLog, Origin
 from assistant.governance.metrics import Metrics
 from assistant.retrieval.hits import SearchHit
 from assistant.security.pii import redact
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Who did it (``actor``: key id, SSO user or local client) and from where."""
-
-    actor: str
-    origin: str
 
 
 class Recorder:
@@ -46,15 +36,15 @@ class Recorder:
         if result.usage.get("completion_tokens", 0):
             m.generation_seconds.observe(timings.get("generation", 0) / 1000)
         screening = result.screening
-        if _injection_attempt(result):
+        injection_attempt = _injection_attempt(result)
+        if injection_attempt:
             m.injections.labels("question").inc()
         if screening.get("passages_flagged"):
             m.injections.labels("passage").inc(screening["passages_flagged"])
         for kind in screening.get("personal_data_redacted", []):
             m.personal_data.labels(kind).inc()
         self.audit.append(
-            actor=who.actor,
-            origin=who.origin,
+            who,
             action="chat.answer",
             object=f"message:{result.message_id}",
             result=outcome,
@@ -74,7 +64,7 @@ class Recorder:
                 "fallback": result.fallback,
                 "cached": result.cached,
                 "unsupported_sentences": result.unsupported_sentences,
-                "injection_attempt": _injection_attempt(result),
+                "injection_attempt": injection_attempt,
                 "screening": screening,
             },
         )
@@ -82,8 +72,7 @@ class Recorder:
     def answer_failed(self, who: Origin, detail: str) -> None:
         """A streamed answer that broke off after it started."""
         self.audit.append(
-            actor=who.actor,
-            origin=who.origin,
+            who,
             action="chat.answer",
             object="message:",
             result="error",
@@ -102,8 +91,7 @@ class Recorder:
         """A search without generation."""
         self.metrics.retrieval_seconds.observe(elapsed_ms / 1000)
         self.audit.append(
-            actor=who.actor,
-            origin=who.origin,
+            who,
             action="search",
             object="index",
             result="success",
@@ -126,8 +114,7 @@ class Recorder:
             if present and kind:
                 self.metrics.feedback.labels(kind).inc()
         self.audit.append(
-            actor=who.actor,
-            origin=who.origin,
+            who,
             action="feedback.problem" if feedback.problem else "feedback.create",
             object=f"message:{feedback.message_id}",
             result="success",
@@ -142,8 +129,7 @@ class Recorder:
     def request_refused(self, who: Origin, method: str, path: str, status: int) -> None:
         """A request that did not succeed: denied, rate-limited, invalid or failed."""
         self.audit.append(
-            actor=who.actor,
-            origin=who.origin,
+            who,
             action=f"http.{method.lower()}",
             object=path,
             result="error" if status >= 500 else "denied",
@@ -155,8 +141,7 @@ class Recorder:
     ) -> None:
         """Something an administrator did or read: exports, handled incidents, keys."""
         self.audit.append(
-            actor=who.actor,
-            origin=who.origin,
+            who,
             action=action,
             object=object,
             result="success",

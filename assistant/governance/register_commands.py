@@ -14,7 +14,6 @@ from rich.console import Console
 from assistant.settings import Settings
 
 console = Console(stderr=True)
-_settings_factory: list[Callable[[], Settings]] = []  # set by register()
 
 
 class OutputFormat(StrEnum):
@@ -41,43 +40,41 @@ OutOption = Annotated[
 def register(app: typer.Typer, settings: Callable[[], Settings]) -> None:
     """Add the model card and algorithm register commands to ``app``; ``settings`` is
     the CLI's own settings factory (one place that reports invalid settings)."""
-    _settings_factory.append(settings)
-    app.command("model-card")(model_card)
-    app.command("algoritmeregister")(algoritmeregister)
+
+    @app.command("model-card")
+    def model_card(
+        output_format: FormatOption = OutputFormat.markdown,
+        report: ReportOption = None,
+        out: OutOption = None,
+    ) -> None:
+        """Print what is running: models and hashes, prompts, settings, corpus, latest
+        evaluation."""
+        from assistant.governance.model_card import model_card_markdown
+
+        card = _card(settings(), report)
+        as_json = output_format is OutputFormat.json
+        _emit(_json(card) if as_json else model_card_markdown(card), out)
+
+    @app.command("algoritmeregister")
+    def algoritmeregister(
+        organisation: Annotated[
+            str | None, typer.Option("--organisation", help="The municipality's name.")
+        ] = None,
+        output_format: FormatOption = OutputFormat.markdown,
+        report: ReportOption = None,
+        out: OutOption = None,
+    ) -> None:
+        """Draft an algorithm register entry (Dutch) from the model card, for the
+        municipality to complete."""
+        from assistant.governance.algorithm_register import draft_entry, draft_markdown
+
+        entry = draft_entry(_card(settings(), report), organisation)
+        _emit(_json(entry) if output_format is OutputFormat.json else draft_markdown(entry), out)
 
 
-def model_card(
-    output_format: FormatOption = OutputFormat.markdown,
-    report: ReportOption = None,
-    out: OutOption = None,
-) -> None:
-    """Print what is running: models and hashes, prompts, settings, corpus, latest evaluation."""
-    from assistant.governance.model_card import model_card_markdown
-
-    card = _card(report)
-    _emit(_json(card) if output_format is OutputFormat.json else model_card_markdown(card), out)
-
-
-def algoritmeregister(
-    organisation: Annotated[
-        str | None, typer.Option("--organisation", help="The municipality's name.")
-    ] = None,
-    output_format: FormatOption = OutputFormat.markdown,
-    report: ReportOption = None,
-    out: OutOption = None,
-) -> None:
-    """Draft an algorithm register entry (Dutch) from the model card, for the municipality
-    to complete."""
-    from assistant.governance.algorithm_register import draft_entry, draft_markdown
-
-    entry = draft_entry(_card(report), organisation)
-    _emit(_json(entry) if output_format is OutputFormat.json else draft_markdown(entry), out)
-
-
-def _card(report: Path | None) -> dict:
+def _card(settings: Settings, report: Path | None) -> dict:
     from assistant.governance.model_card import build_model_card
 
-    settings = _settings_factory[-1]()
     try:
         return build_model_card(settings, latest_report=report)
     except (FileNotFoundError, ValueError) as exc:

@@ -22,7 +22,7 @@ from assistant.api.deps import (
 from assistant.api.schemas import ChatRequest, ChatResponse, ErrorResponse
 from assistant.conversations import UnknownConversation
 from assistant.generation.answer_service import AnswerEvent, AnswerResult, InvalidMessage
-from assistant.governance.recorder import Origin
+from assistant.governance.audit_log import Origin
 from assistant.llm.factory import LLMUnavailable
 from assistant.llm.gate import ModelBusy
 from assistant.retrieval.search_service import IndexNotReady

@@ -8,7 +8,6 @@
 
 (() => {
   const STORE_KEY = 'wegwijzer.conversations';
-  const API_KEY = 'wegwijzer.apiKey';
   const MAX_STORED = 20;
   const TEXT = {
     offline: 'Geen verbinding met de server. Controleer uw netwerk en probeer het opnieuw. Uw vraag staat nog in het vraagveld.',
@@ -244,31 +243,19 @@
 
   class UserError extends Error {}
 
-  // An API key, when the server asks for one (401), kept for this tab only.
+  // An API key, when the server asks for one (401): see api-key.js.
   function apiHeaders(extra) {
-    const headers = { 'Content-Type': 'application/json', ...extra };
-    const key = sessionStorage.getItem(API_KEY);
-    if (key) headers.Authorization = `Bearer ${key}`;
-    return headers;
+    return window.wegwijzerKey.headers({ 'Content-Type': 'application/json', ...extra });
   }
 
-  $('key-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    const key = $('api-key').value.trim();
-    if (!key) return;
-    sessionStorage.setItem(API_KEY, key);
-    $('api-key').value = '';
-    $('key-form').hidden = true;
+  window.wegwijzerKey.onEntered(() => {
     hideError();
     announce(TEXT.keySaved);
     input.focus();
   });
 
   async function httpErrorText(response) {
-    if (response.status === 401) {
-      sessionStorage.removeItem(API_KEY);
-      $('key-form').hidden = false;
-    }
+    if (response.status === 401) window.wegwijzerKey.ask(true);
     let detail = '';
     try {
       detail = (await response.json()).detail;

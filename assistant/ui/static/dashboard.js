@@ -2,7 +2,6 @@
 // (or with the SSO proxy's headers) and fills the page. All text is set as text.
 (() => {
   'use strict';
-  const API_KEY = 'wegwijzer.apiKey';
   const $ = (id) => document.getElementById(id);
   const REASONS = {
     retrieval_not_confident: 'niet in de documenten',
@@ -30,12 +29,7 @@
     ['tokens', 'Tokens'],
   ];
 
-  function headers(extra) {
-    const result = { ...extra };
-    const key = sessionStorage.getItem(API_KEY);
-    if (key) result.Authorization = `Bearer ${key}`;
-    return result;
-  }
+  const headers = (extra) => window.wegwijzerKey.headers(extra);
 
   function element(tag, text, className) {
     const node = document.createElement(tag);
@@ -52,8 +46,7 @@
   async function failure(response) {
     if (response.status === 401 || response.status === 403) {
       // no key, or a user's key (say from the chat page): ask for an administrator's key
-      if (response.status === 401) sessionStorage.removeItem(API_KEY);
-      $('key-form').hidden = false;
+      window.wegwijzerKey.ask(response.status === 401);
       $('dashboard-content').hidden = true;
     }
     let detail = '';
@@ -214,14 +207,7 @@
     URL.revokeObjectURL(link.href);
   }
 
-  $('key-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    const key = $('api-key').value.trim();
-    if (!key) return;
-    sessionStorage.setItem(API_KEY, key);
-    $('api-key').value = '';
-    load();
-  });
+  window.wegwijzerKey.onEntered(load);
   $('window-form').addEventListener('submit', (event) => {
     event.preventDefault();
     load();
