@@ -8,7 +8,6 @@ Time to first token, tokens/s, total latency p50/p95 and the server's peak RSS
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -16,8 +15,8 @@ import time
 import httpx
 
 from assistant.settings import Settings
-from benchmarks.report import REPO, run_cli, write_report
-from benchmarks.server import memory_mb, serving
+from benchmarks.report import write_report
+from benchmarks.server import indexed_environment, memory_mb, serving
 from evaluation.summary import percentile
 
 QUESTIONS = [
@@ -63,15 +62,7 @@ def ask_streaming(base: str, question: str) -> dict:
 def main() -> None:
     settings = Settings()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "WEGWIJZER_DATA_DIR": tmp,
-            "WEGWIJZER_CORPUS_DIR": str(REPO / "corpus"),
-            "WEGWIJZER_MODEL_DIR": str(settings.models_dir.resolve()),
-            "WEGWIJZER_LLM_BACKEND": "embedded",
-            "WEGWIJZER_ANSWER_CACHE": "false",
-        }
-        run_cli(env, "ingest")
+        env = indexed_environment(tmp, answer_cache="false")
         with serving(env) as (base, pid):
             # warm-up: loads the model (not part of the figures)
             httpx.post(f"{base}/api/chat", json={"message": "Wat is een DPIA?"}, timeout=600)

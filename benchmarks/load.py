@@ -11,7 +11,6 @@ memory after warm-up and at the end. Written to ``$WEGWIJZER_DATA_DIR/bench/load
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import tempfile
 import threading
@@ -24,8 +23,8 @@ import httpx
 from assistant.security.api_keys import KeyStore
 from assistant.settings import Settings
 from benchmarks.chat import QUESTIONS
-from benchmarks.report import REPO, run_cli, write_report
-from benchmarks.server import memory_mb, serving
+from benchmarks.report import write_report
+from benchmarks.server import indexed_environment, memory_mb, serving
 from evaluation.golden import load_golden
 from evaluation.summary import percentile
 
@@ -76,15 +75,7 @@ def main() -> None:
     settings = Settings()
     questions = [item.question for item in load_golden()]
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "WEGWIJZER_DATA_DIR": tmp,
-            "WEGWIJZER_CORPUS_DIR": str(REPO / "corpus"),
-            "WEGWIJZER_MODEL_DIR": str(settings.models_dir.resolve()),
-            "WEGWIJZER_LLM_BACKEND": "embedded",
-            "WEGWIJZER_RATE_LIMIT": "100000/minute",
-        }
-        run_cli(env, "ingest")
+        env = indexed_environment(tmp, rate_limit="100000/minute")
         store = KeyStore(Path(tmp) / "api_keys.sqlite")  # the server's default keys file
         keys = [store.create(f"load{n}")[1] for n in range(sum(CLIENTS.values()))]
         with serving(env) as (base, pid):

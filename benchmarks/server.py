@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -12,7 +13,23 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.report import REPO
+from assistant.settings import Settings
+from benchmarks.report import REPO, run_cli
+
+
+def indexed_environment(data_dir: str, **settings: str) -> dict[str, str]:
+    """Environment for a benchmark server with its own data dir, the repository's corpus
+    ingested into it, and the shared embedded model; ``settings`` as WEGWIJZER_* values."""
+    env = {
+        **os.environ,
+        "WEGWIJZER_DATA_DIR": data_dir,
+        "WEGWIJZER_CORPUS_DIR": str(REPO / "corpus"),
+        "WEGWIJZER_MODEL_DIR": str(Settings().models_dir.resolve()),
+        "WEGWIJZER_LLM_BACKEND": "embedded",
+        **{f"WEGWIJZER_{name.upper()}": value for name, value in settings.items()},
+    }
+    run_cli(env, "ingest")
+    return env
 
 
 def free_port() -> int:
