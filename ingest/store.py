@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -140,13 +141,45 @@ def create_client(settings: Settings) -> ClientAPI:
         raise StoreUnavailable(f"cannot open the {where}: {exc}") from exc
 
 
-class ChunkStore:
-    """Reads and writes chunk generations and the state record."""
+def namespace(settings: Settings, collection: str) -> str:
+    """The Chroma name prefix of a collection's generations and state record. The default
+    collection keeps the plain prefix; others get ``<prefix>-c-<name>`` (names hold no
+    hyphen, so no namespace is the start of another's generation names)."""
+    if collection == settings.default_collection:
+        return settings.collection_prefix
+    return f"{settings.collection_prefix}-c-{collection}"
 
-    def __init__(self, settings: Settings, client: ClientAPI | None = None) -> None:
-        self._prefix = settings.collection_prefix
+
+def list_collections(settings: Settings, client: ClientAPI) -> list[str]:
+    """The collections that have an index (an ingest manifest), sorted."""
+    names = set()
+    pattern = re.compile(rf"^{re.escape(settings.collection_prefix)}-c-([a-z0-9_]+)-state$")
+    for item in client.list_collections():
+        name = item.name if hasattr(item, "name") else str(item)
+        if name == f"{settings.collection_prefix}-state":
+            names.add(settings.default_collection)
+        elif match := pattern.match(name):
+            names.add(match.group(1))
+    return sorted(names)
+
+
+class ChunkStore:
+    """Reads and writes one collection's chunk generations and its state record."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ClientAPI | None = None,
+        collection: str | None = None,
+    ) -> None:
+        self.collection_name = collection or settings.default_collection
+        self._prefix = namespace(settings, self.collection_name)
         self._client = client or create_client(settings)
         self._state_name = f"{self._prefix}-state"
+
+    @property
+    def client(self) -> ClientAPI:
+        return self._client
 
     # --- state -------------------------------------------------------------
     def active_state(self) -> IndexState | None:

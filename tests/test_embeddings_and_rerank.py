@@ -83,10 +83,10 @@ def test_cross_encoder_reranker_is_wired_into_search(tmp_path: Path, small_corpu
     model loads from a path, every hit is rescored and reordered by it), not ranking quality."""
     settings = make_settings(tmp_path, small_corpus, reranker_model=Path(MINILM))
     services = build_services(settings)
-    assert isinstance(services.search._reranker, CrossEncoderReranker)
+    assert isinstance(services.search.reranker, CrossEncoderReranker)
     run_ingest(settings, services.embeddings)
     hits = services.search.search("DPIA", k=3)
     assert len(hits) == 3
-    expected = services.search._reranker.rerank("DPIA", [replace(hit, score=0.0) for hit in hits])
+    expected = services.search.reranker.rerank("DPIA", [replace(hit, score=0.0) for hit in hits])
     assert [(h.chunk_id, h.score) for h in hits] == [(h.chunk_id, h.score) for h in expected]
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from assistant.conversations import ConversationStore
+from assistant.conversations import SqliteConversationStore
 from tests.conftest import CORPUS, make_settings
 from tests.test_api import server_env, start_server, stop
 
@@ -15,16 +15,18 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ConversationStore]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, SqliteConversationStore]]:
     """A server on a data dir without an index: feedback needs only the conversations."""
     settings = make_settings(tmp_path_factory.mktemp("feedback"), CORPUS)
-    store = ConversationStore(settings.conversations_path)
+    store = SqliteConversationStore(settings.conversations_path)
     process, base = start_server(server_env(settings))
     yield base, store
     stop(process)
 
 
-def _answer(store: ConversationStore) -> tuple[str, str]:
+def _answer(store: SqliteConversationStore) -> tuple[str, str]:
     conversation_id = store.create()
     message_id = store.add_exchange(conversation_id, "Vraag?", "Vraag?", "Antwoord [1].", {})
     return conversation_id, message_id

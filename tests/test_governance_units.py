@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.conversations import ConversationStore, UnknownFeedback
+from assistant.conversations import SqliteConversationStore, UnknownFeedback
 from assistant.generation.answer_service import AnswerResult
 from assistant.governance.alerts import AlertMonitor
 from assistant.governance.audit_log import AuditLog, Origin
@@ -40,10 +40,10 @@ def answer(n: int, *, total_ms: int = 9000, reason: str | None = None, **extra) 
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[Settings, Recorder, ConversationStore]:
+def setup(tmp_path: Path) -> tuple[Settings, Recorder, SqliteConversationStore]:
     settings = Settings(_env_file=None, data_dir=tmp_path, alert_min_requests=4)
     recorder = Recorder(AuditLog(settings.audit_path), Metrics())
-    return settings, recorder, ConversationStore(settings.conversations_path)
+    return settings, recorder, SqliteConversationStore(settings.conversations_path)
 
 
 def test_alerts_rise_and_clear_and_reach_the_server_log(setup, caplog) -> None:
@@ -130,7 +130,7 @@ def test_a_conversation_file_from_an_older_version_gets_the_new_columns(tmp_path
             "problem INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL);"
             "INSERT INTO feedback VALUES ('f1', 'm1', 'c1', 'down', NULL, 0, 1.0);"
         )
-    ConversationStore(path)
+    SqliteConversationStore(path)
     with sqlite3.connect(path) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
         kept = db.execute("SELECT id, rating FROM feedback").fetchall()

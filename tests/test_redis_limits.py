@@ -3,59 +3,21 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from assistant.security.rate_limits import RateLimited, RateLimits
 from assistant.settings import Settings
-from tests.conftest import free_port
+from tests.services import running_redis
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def redis_uri(tmp_path_factory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is missing: `make test` installs the Debian package")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=15)
+def redis_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 def test_two_replicas_share_request_counts_and_token_quotas(redis_uri: str) -> None:

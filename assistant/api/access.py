@@ -28,10 +28,14 @@ class Principal:
     identity: str
     role: Role
     name: str
+    collections: tuple[str, ...] | None = None  # None: every collection
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def may_read(self, collection: str) -> bool:
+        return self.collections is None or collection in self.collections
 
 
 def is_loopback(host: str) -> bool:
@@ -84,7 +88,7 @@ class Access:
         key = self._keys.check(presented)
         if key is None:
             raise _unauthorized(WRONG_KEY)
-        return Principal(f"key:{key.id}", key.role, key.name)
+        return Principal(f"key:{key.id}", key.role, key.name, key.collections)
 
     def _from_proxy(self, request: Request, client: str) -> Principal:
         if client not in self._settings.trusted_proxies:
@@ -95,7 +99,11 @@ class Access:
         groups = request.headers.get(self._settings.proxy_groups_header, "")
         names = {g.strip() for g in groups.replace(";", ",").replace(" ", ",").split(",")}
         role: Role = "admin" if self._settings.proxy_admin_group in names else "user"
-        return Principal(f"user:{user}", role, user)
+        prefix = self._settings.proxy_collection_group_prefix
+        collections = tuple(
+            sorted(n[len(prefix) :] for n in names if prefix and n.startswith(prefix))
+        )
+        return Principal(f"user:{user}", role, user, collections or None)
 
 
 def _presented_key(request: Request) -> str | None:

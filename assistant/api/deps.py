@@ -10,7 +10,7 @@ from assistant.api.access import ADMINS_ONLY, Principal
 from assistant.api.observe import who_asked
 from assistant.generation.answer_service import AnswerService
 from assistant.governance.audit_log import Origin
-from assistant.retrieval.search_service import SearchService
+from assistant.retrieval.library import Library, UnknownCollection
 from assistant.security.rate_limits import RateLimited
 from assistant.services import Services
 from assistant.settings import Settings
@@ -28,7 +28,7 @@ def get_answer_service(services: Annotated[Services, Depends(get_services)]) -> 
     return services.answers
 
 
-def get_search_service(services: Annotated[Services, Depends(get_services)]) -> SearchService:
+def get_library(services: Annotated[Services, Depends(get_services)]) -> Library:
     return services.search
 
 
@@ -58,6 +58,46 @@ def get_admin_origin(request: Request, admin: Annotated[Principal, Depends(get_a
     return who_asked(request.scope)
 
 
+def reading_scope(requested: list[str] | None, caller: Principal, library: Library) -> list[str]:
+    """The collections a request reads: those it names (each one the caller may read),
+    else the caller's own, else the shared one. 403 when it names one it may not read;
+    422 when it names one that does not exist (naming only those the caller may read)."""
+    if requested:
+        scope = list(dict.fromkeys(requested))
+        refused = [name for name in scope if not caller.may_read(name)]
+        if refused:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"Je hebt geen toegang tot de collectie(s): {', '.join(refused)}.",
+            )
+    elif caller.collections:
+        scope = list(caller.collections)
+    else:
+        scope = [library.default_collection]
+    try:
+        library.check(scope)
+    except UnknownCollection as exc:
+        readable = [name for name in exc.known if caller.may_read(name)]
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"Onbekende collectie(s): {', '.join(exc.unknown)}. "
+            f"Beschikbaar: {', '.join(readable) or 'geen'}.",
+        ) from exc
+    return scope
+
+
+def may_open(request: Request, services: Services, collection: str | None) -> str:
+    """The collection a public page or listing shows. The shared collection's documents
+    are public; another collection's only for a caller who may read it (401/403/404)."""
+    library = services.search
+    if collection is None or collection == library.default_collection:
+        return library.default_collection
+    caller = services.access.identify(request)
+    if not caller.may_read(collection) or collection not in library.known():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Deze collectie bestaat niet.")
+    return collection
+
+
 def too_many_requests(exc: RateLimited) -> HTTPException:
     """429 with Retry-After and a Dutch explanation of which limit was reached."""
     minutes = max(1, round(exc.retry_after_s / 60))
@@ -78,7 +118,7 @@ def too_many_requests(exc: RateLimited) -> HTTPException:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
+LibraryDep = Annotated[Library, Depends(get_library)]
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]
 CallerDep = Annotated[Principal, Depends(get_caller)]
 AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+from assistant.settings import COLLECTION_NAME
+
+CollectionName = Annotated[str, Field(pattern=COLLECTION_NAME)]
+COLLECTIONS_HELP = (
+    "Zoek alleen in deze collecties (gemeente of afdeling). Zonder: de collecties van je "
+    "sleutel, of de gedeelde collectie."
+)
 
 
 class SearchRequest(BaseModel):
     query: str = Field(..., description="De zoekvraag, in het Nederlands of Engels.")
     k: int = Field(5, ge=1, le=50, description="Aantal resultaten.")
     doc_ids: list[str] | None = Field(None, description="Alleen in deze documenten zoeken.")
+    collections: list[CollectionName] | None = Field(
+        None, max_length=20, description=COLLECTIONS_HELP
+    )
 
 
 class SearchResult(BaseModel):
@@ -22,6 +33,7 @@ class SearchResult(BaseModel):
     page: int | None
     text: str
     score: float
+    collection: str = Field("", description="The collection the passage comes from.")
 
 
 class SearchResponse(BaseModel):
@@ -61,6 +73,9 @@ class ChatRequest(BaseModel):
     message: str = Field(..., description="De vraag van de gebruiker.")
     conversation_id: str | None = Field(None, description="Vervolg op een eerder gesprek.")
     stream: bool = Field(False, description="Antwoord als Server-Sent Events.")
+    collections: list[CollectionName] | None = Field(
+        None, max_length=20, description=COLLECTIONS_HELP
+    )
 
 
 class CitationOut(BaseModel):
@@ -71,6 +86,7 @@ class CitationOut(BaseModel):
     section: str
     page: int | None
     text: str
+    collection: str = ""
 
 
 class Usage(BaseModel):
@@ -121,6 +137,9 @@ class ChatResponse(BaseModel):
         default_factory=list, description="Chunk ids retrieval returned, best first."
     )
     corpus_version: str | None = None
+    collections: list[str] = Field(
+        default_factory=list, description="The collections the answer was sought in."
+    )
     answer_html: str = Field(
         "", description="The answer as safe HTML (escaped, no links), [n] as citation chips."
     )

@@ -43,7 +43,7 @@ from assistant.llm.factory import ChatModel, LLMUnavailable
 from assistant.llm.gate import GenerationGate
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.hits import SearchHit
-from assistant.retrieval.search_service import SearchService
+from assistant.retrieval.library import Library
 from assistant.security.injection import neutralise, screen
 from assistant.security.leaks import PromptLeakCheck
 from assistant.security.pii import KIND_LABELS
@@ -86,6 +86,7 @@ class AnswerResult:
     question: str = ""  # as stored and logged: personal data redacted
     retrieved: list[str] = field(default_factory=list)  # chunk ids retrieval returned
     corpus_version: str | None = None
+    collections: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,7 +120,7 @@ class AnswerService:
     def __init__(
         self,
         settings: Settings,
-        search: SearchService,
+        search: Library,
         llm: LLMProvider,
         conversations: ConversationStore,
     ) -> None:
@@ -136,10 +137,15 @@ class AnswerService:
     def prompts(self) -> PromptSet:
         return self._prompts
 
-    def answer(self, message: str, conversation_id: str | None = None) -> AnswerResult:
+    def answer(
+        self,
+        message: str,
+        conversation_id: str | None = None,
+        collections: list[str] | None = None,
+    ) -> AnswerResult:
         """The final answer, without streaming."""
         result = None
-        for event in self.stream(message, conversation_id):
+        for event in self.stream(message, conversation_id, collections=collections):
             if event.kind == "done":
                 result = event.data
         assert isinstance(result, AnswerResult)
@@ -150,10 +156,14 @@ class AnswerService:
         message: str,
         conversation_id: str | None = None,
         cancelled: Callable[[], bool] = lambda: False,
+        collections: list[str] | None = None,
     ) -> Iterator[AnswerEvent]:
-        """Answer ``message``; raises ``InvalidMessage``, ``UnknownConversation``,
+        """Answer ``message`` from ``collections`` (default: the shared one); raises
+        ``InvalidMessage``, ``UnknownConversation``, ``UnknownCollection``,
         ``IndexNotReady``, ``LLMUnavailable`` or ``ModelBusy`` before the first event."""
         started = time.perf_counter()
+        scope = list(dict.fromkeys(collections or [self._search.default_collection]))
+        self._search.check(scope)
         screened = self._screened(self._validated(message))
         question = screened.text  # what is answered; what is stored: original_redacted
         if conversation_id is not None:
@@ -167,8 +177,8 @@ class AnswerService:
             standalone = self._standalone(question, history) if history else question
         model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
-        corpus_version = self._corpus_version()
-        key = self._cache_key(standalone, language, model_name, corpus_version)
+        corpus_version = self._search.corpus_version(scope)
+        key = self._cache_key(standalone, language, model_name, corpus_version, scope)
         use_cache = self._settings.answer_cache and not screened.is_attack_only
         cached = self._conversations.cached(key) if use_cache else None
         if cached is not None:
@@ -178,7 +188,9 @@ class AnswerService:
         retrieval_started = time.perf_counter()
         retrieval = None
         if not screened.is_attack_only:
-            retrieval = self._search.retrieve(standalone, k=self._settings.answer_passages)
+            retrieval = self._search.retrieve(
+                standalone, k=self._settings.answer_passages, collections=scope
+            )
         retrieval_ms = _ms(retrieval_started)
         draft = _Draft()
         generation_started = time.perf_counter()
@@ -225,6 +237,7 @@ class AnswerService:
             question=screened.original_redacted,
             retrieved=[hit.chunk_id for hit in retrieval.hits] if retrieval else [],
             corpus_version=corpus_version,
+            collections=scope,
         )
         result.message_id = self._store(result)
         if use_cache and not (cancelled() or draft.timed_out):
@@ -414,12 +427,13 @@ class AnswerService:
             f"c{s.citation_support_threshold}t{s.llm_max_answer_tokens}"
         )
 
-    def _corpus_version(self) -> str | None:
-        state = self._search.state()
-        return state.corpus_version if state else None
-
     def _cache_key(
-        self, standalone: str, language: str, model_name: str, corpus_version: str | None
+        self,
+        standalone: str,
+        language: str,
+        model_name: str,
+        corpus_version: str | None,
+        scope: list[str],
     ) -> str:
         normalised = " ".join(re.findall(r"\w+", standalone.lower()))
         parts = [
@@ -430,6 +444,7 @@ class AnswerService:
             self._prompts.label,
             self._settings.chunking_id,
             self._answer_settings_id,
+            ",".join(sorted(scope)),
         ]
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
@@ -486,6 +501,7 @@ def _citation_dict(citation: Citation) -> dict:
         "section": hit.section,
         "page": hit.page,
         "text": citation.passage.text,
+        "collection": hit.collection,
     }
 
 

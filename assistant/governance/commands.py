@@ -111,9 +111,9 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
         limit: Annotated[int, typer.Option(min=1)] = 50,
     ) -> None:
         """Feedback with the question and answer it is about, newest first (JSONL)."""
-        from assistant.conversations import ConversationStore
+        from assistant.conversations import open_conversation_store
 
-        store = ConversationStore(settings().conversations_path)
+        store = open_conversation_store(settings())
         items = store.feedback(limit, status=state, negative_only=negative_only)
         write_records((vars(item) for item in items), sys.stdout, "jsonl")
 
@@ -123,14 +123,12 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
         note: Annotated[str, typer.Option(help="What was done about it.")],
     ) -> None:
         """Mark feedback or a reported problem as handled, with a note."""
-        from assistant.conversations import ConversationStore, UnknownFeedback
+        from assistant.conversations import UnknownFeedback, open_conversation_store
 
         current = settings()
         who = command_line_origin()
         try:
-            ConversationStore(current.conversations_path).handle_feedback(
-                feedback_id, note, who.actor
-            )
+            open_conversation_store(current).handle_feedback(feedback_id, note, who.actor)
         except UnknownFeedback as exc:
             console.print(f"[red]no feedback with id {feedback_id}[/red]")
             raise typer.Exit(1) from exc
@@ -149,11 +147,11 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
         out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
     ) -> None:
         """All feedback and reported problems, with questions, answers and handling."""
-        from assistant.conversations import ConversationStore
+        from assistant.conversations import open_conversation_store
 
         fmt: ExportFormat = format.value
         current = settings()
-        items = ConversationStore(current.conversations_path).feedback(1_000_000)
+        items = open_conversation_store(current).feedback(1_000_000)
         with _output(out) as stream:
             count = write_records((vars(item) for item in items), stream, fmt)
         AuditLog(current.audit_path).append(

@@ -17,3 +17,4 @@ class SearchHit:
     position: int
     text: str
     score: float
+    collection: str = ""

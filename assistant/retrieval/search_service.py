@@ -76,6 +76,15 @@ class SearchService:
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
+    @property
+    def collection(self) -> str:
+        """The collection this service searches."""
+        return self._store.collection_name
+
+    @property
+    def reranker(self) -> Reranker | None:
+        return self._reranker
+
     # --- index snapshot ----------------------------------------------------
     def state(self) -> IndexState | None:
         """The active index state (refreshed at most once a second)."""
@@ -117,7 +126,7 @@ class SearchService:
         if not chunks:
             raise UnknownDocuments([doc_id], sorted(snapshot.state.documents))
         chunks.sort(key=lambda chunk: int(chunk.metadata.get("position", 0)))
-        return [_hit(chunk, 0.0) for chunk in chunks]
+        return [_hit(chunk, 0.0, self.collection) for chunk in chunks]
 
     # --- search ------------------------------------------------------------
     def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None) -> list[SearchHit]:
@@ -151,7 +160,7 @@ class SearchService:
         fused = reciprocal_rank_fusion(rankings, weights, k=settings.rrf_k)
         depth = max(k, settings.reranker_candidates) if self._reranker else k
         hits = [
-            _hit(snapshot.chunks[snapshot.position[chunk_id]], score)
+            _hit(snapshot.chunks[snapshot.position[chunk_id]], score, self.collection)
             for chunk_id, score in fused[:depth]
             if chunk_id in snapshot.position
         ]
@@ -160,7 +169,7 @@ class SearchService:
         return Retrieval(hits=hits[:k], top_similarity=top_similarity)
 
 
-def _hit(stored: StoredChunk, score: float) -> SearchHit:
+def _hit(stored: StoredChunk, score: float, collection: str) -> SearchHit:
     chunk = stored.as_chunk()
     return SearchHit(
         chunk_id=chunk.chunk_id,
@@ -171,4 +180,5 @@ def _hit(stored: StoredChunk, score: float) -> SearchHit:
         position=chunk.position,
         text=chunk.text,
         score=round(score, 6),
+        collection=collection,
     )

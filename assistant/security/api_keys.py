@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import sqlite3
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from assistant.settings import COLLECTION_NAME
 from assistant.sqlite_file import connect, create_database
 
 Role = Literal["user", "admin"]
@@ -31,9 +33,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
     role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
     secret_sha256 TEXT NOT NULL,
     created_at REAL NOT NULL,
-    revoked_at REAL
+    revoked_at REAL,
+    collections TEXT
 );
 """
+# NULL: every collection; else a JSON list of the collections the key may read
+_ADDED_COLUMNS = ("collections TEXT",)
+_COLUMNS = "id, name, role, created_at, revoked_at, collections"
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,16 @@ class ApiKey:
     role: Role
     created_at: float
     revoked_at: float | None
+    collections: tuple[str, ...] | None = None  # None: every collection
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    @classmethod
+    def from_row(cls, row: tuple) -> ApiKey:
+        collections = tuple(json.loads(row[5])) if row[5] else None
+        return cls(row[0], row[1], row[2], row[3], row[4], collections)
 
 
 class UnknownKey(LookupError):
@@ -61,31 +73,50 @@ class KeyStore:
     def __init__(self, path: Path) -> None:
         self._path = path
         create_database(path, SCHEMA)
+        with closing(self._connect()) as db, db:  # files made before collections existed
+            present = {row[1] for row in db.execute("PRAGMA table_info(api_keys)")}
+            for column in _ADDED_COLUMNS:
+                if column.split()[0] not in present:
+                    db.execute(f"ALTER TABLE api_keys ADD COLUMN {column}")
 
     def _connect(self) -> sqlite3.Connection:
         return connect(self._path, synchronous="FULL")  # a revocation must survive a power cut
 
-    def create(self, name: str, role: Role = "user") -> tuple[ApiKey, str]:
-        """A new key; returns it and the plain key, which is not stored anywhere."""
+    def create(
+        self, name: str, role: Role = "user", collections: list[str] | None = None
+    ) -> tuple[ApiKey, str]:
+        """A new key, bound to ``collections`` (None: all); returns it and the plain key,
+        which is not stored anywhere."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if not name.strip():
             raise ValueError("a key needs a name (who or what uses it)")
+        bound = tuple(dict.fromkeys(collections)) if collections else None
+        for collection in bound or ():
+            if not re.match(COLLECTION_NAME, collection):
+                raise ValueError(f"invalid collection name: {collection!r}")
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         created = time.time()
         with closing(self._connect()) as db, db:
             db.execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
-                (key_id, name.strip(), role, _sha256(secret), created),
+                "INSERT INTO api_keys (id, name, role, secret_sha256, created_at, revoked_at, "
+                "collections) VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                (
+                    key_id,
+                    name.strip(),
+                    role,
+                    _sha256(secret),
+                    created,
+                    json.dumps(list(bound)) if bound else None,
+                ),
             )
-        return ApiKey(key_id, name.strip(), role, created, None), f"wgw_{key_id}_{secret}"
+        key = ApiKey(key_id, name.strip(), role, created, None, bound)
+        return key, f"wgw_{key_id}_{secret}"
 
     def list(self) -> list[ApiKey]:
         with closing(self._connect()) as db:
-            rows = db.execute(
-                "SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY created_at"
-            ).fetchall()
-        return [ApiKey(*row) for row in rows]
+            rows = db.execute(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at").fetchall()
+        return [ApiKey.from_row(row) for row in rows]
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke a key (revoking it again is harmless); raises ``UnknownKey``."""
@@ -113,15 +144,13 @@ class KeyStore:
         key_id, secret = match.groups()
         with closing(self._connect()) as db:
             row = db.execute(
-                "SELECT id, name, role, created_at, revoked_at, secret_sha256 FROM api_keys "
-                "WHERE id = ?",
-                (key_id,),
+                f"SELECT {_COLUMNS}, secret_sha256 FROM api_keys WHERE id = ?", (key_id,)
             ).fetchone()
         if row is None or row[4] is not None:
             return None
-        if not hmac.compare_digest(row[5], _sha256(secret)):
+        if not hmac.compare_digest(row[6], _sha256(secret)):
             return None
-        return ApiKey(*row[:5])
+        return ApiKey.from_row(row)
 
 
 def _sha256(secret: str) -> str:

@@ -17,6 +17,7 @@ from assistant.api.deps import (
     CallerDep,
     OriginDep,
     ServicesDep,
+    reading_scope,
     too_many_requests,
 )
 from assistant.api.schemas import ChatRequest, ChatResponse, ErrorResponse
@@ -48,6 +49,7 @@ BUSY = (
     response_model=ChatResponse,
     responses={
         401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
         404: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
         429: {"model": ErrorResponse},
@@ -68,9 +70,12 @@ async def chat(
         services.limits.check_tokens(caller.identity)
     except RateLimited as exc:
         raise too_many_requests(exc) from exc
+    scope = await run_in_threadpool(reading_scope, request.collections, caller, services.search)
     ledger = _Ledger(services, caller.identity, who)
     cancelled = threading.Event()
-    events = answers.stream(request.message, request.conversation_id, cancelled.is_set)
+    events = answers.stream(
+        request.message, request.conversation_id, cancelled.is_set, collections=scope
+    )
     try:
         first = await run_in_threadpool(_first_event, events)
     except BaseException:  # an HTTP error, or a client that left before the first event

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from assistant.api.deps import SearchServiceDep, ServicesDep, SettingsDep
+from fastapi import APIRouter, Query, Request
+
+from assistant.api.deps import LibraryDep, ServicesDep, SettingsDep, may_open
 from assistant.api.schemas import DocumentInfo, HealthResponse
+from assistant.settings import COLLECTION_NAME
 
 router = APIRouter(prefix="/api", tags=["status"])
 
 
 @router.get("/health", response_model=HealthResponse)
-def health(
-    search: SearchServiceDep, settings: SettingsDep, services: ServicesDep
-) -> HealthResponse:
+def health(search: LibraryDep, settings: SettingsDep, services: ServicesDep) -> HealthResponse:
     """Whether the assistant is up, what its index holds, and whether the LLM can answer."""
     state = search.state()
     llm = services.llm.status()
@@ -35,9 +36,16 @@ def health(
 
 
 @router.get("/documents", response_model=list[DocumentInfo])
-def documents(search: SearchServiceDep) -> list[DocumentInfo]:
-    """The documents the assistant answers from."""
-    state = search.state()
+def documents(
+    request: Request,
+    search: LibraryDep,
+    services: ServicesDep,
+    collection: Annotated[
+        str | None, Query(pattern=COLLECTION_NAME, description="Default: the shared one.")
+    ] = None,
+) -> list[DocumentInfo]:
+    """The documents the assistant answers from (of one collection)."""
+    state = search.state(may_open(request, services, collection))
     if state is None:
         return []
     return [

@@ -7,14 +7,16 @@ Every page is server-rendered with autoescaping; the only script is our own
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from assistant import __version__
-from assistant.api.deps import SearchServiceDep, SettingsDep
+from assistant.api.deps import LibraryDep, ServicesDep, SettingsDep, may_open
 from assistant.retrieval.search_service import IndexNotReady, UnknownDocuments
+from assistant.settings import COLLECTION_NAME
 from assistant.ui.document_text import document_blocks
 
 UI_DIR = Path(__file__).resolve().parents[2] / "ui"
@@ -43,7 +45,7 @@ EXAMPLE_QUESTIONS = (
 
 
 @router.get("/", response_class=HTMLResponse)
-def chat_page(request: Request, search: SearchServiceDep, settings: SettingsDep) -> HTMLResponse:
+def chat_page(request: Request, search: LibraryDep, settings: SettingsDep) -> HTMLResponse:
     """The chat for municipal employees."""
     state = search.state()
     documents = sorted(state.documents.values(), key=lambda d: d.title) if state else []
@@ -61,18 +63,25 @@ def chat_page(request: Request, search: SearchServiceDep, settings: SettingsDep)
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
 def document_page(
-    request: Request, doc_id: str, search: SearchServiceDep, passage: str | None = None
+    request: Request,
+    doc_id: str,
+    search: LibraryDep,
+    services: ServicesDep,
+    passage: str | None = None,
+    collection: Annotated[str | None, Query(pattern=COLLECTION_NAME)] = None,
 ) -> HTMLResponse:
-    """The document as the assistant knows it; ``?passage=<chunk_id>`` marks that passage."""
+    """The document as the assistant knows it; ``?passage=<chunk_id>`` marks that passage,
+    ``?collection=`` names a collection other than the shared one."""
+    collection = may_open(request, services, collection)
     try:
-        passages = search.document_passages(doc_id)
+        passages = search.document_passages(doc_id, collection)
     except IndexNotReady as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "Nog geen documenten ingelezen."
         ) from exc
     except UnknownDocuments as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Dit document bestaat niet.") from exc
-    state = search.state()
+    state = search.state(collection)
     meta = state.documents.get(doc_id) if state else None
     return templates.TemplateResponse(
         request,

@@ -7,7 +7,14 @@ import time
 from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
-from assistant.api.deps import OriginDep, SearchServiceDep, ServicesDep, SettingsDep
+from assistant.api.deps import (
+    CallerDep,
+    LibraryDep,
+    OriginDep,
+    ServicesDep,
+    SettingsDep,
+    reading_scope,
+)
 from assistant.api.schemas import ErrorResponse, SearchRequest, SearchResponse, SearchResult
 from assistant.retrieval.search_service import IndexNotReady, UnknownDocuments
 
@@ -19,6 +26,7 @@ router = APIRouter(prefix="/api", tags=["search"])
     response_model=SearchResponse,
     responses={
         401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
         422: {"model": ErrorResponse},
         429: {"model": ErrorResponse},
         503: {"model": ErrorResponse},
@@ -26,12 +34,14 @@ router = APIRouter(prefix="/api", tags=["search"])
 )
 async def search(
     request: SearchRequest,
-    service: SearchServiceDep,
+    service: LibraryDep,
     settings: SettingsDep,
     services: ServicesDep,
+    caller: CallerDep,
     who: OriginDep,
 ) -> SearchResponse:
-    """Hybrid search (vector + BM25, fused) over the documents."""
+    """Hybrid search (vector + BM25, fused) over the documents of the collections the
+    caller may read."""
     query = request.query.strip()
     if not query:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "De zoekvraag is leeg.")
@@ -41,9 +51,10 @@ async def search(
             f"De zoekvraag is te lang ({len(query)} tekens); "
             f"het maximum is {settings.max_query_chars} tekens.",
         )
+    scope = await run_in_threadpool(reading_scope, request.collections, caller, service)
     started = time.perf_counter()
     try:
-        hits = await run_in_threadpool(service.search, query, request.k, request.doc_ids)
+        hits = await run_in_threadpool(service.search, query, request.k, request.doc_ids, scope)
     except IndexNotReady as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -71,6 +82,7 @@ async def search(
                 page=hit.page,
                 text=hit.text,
                 score=hit.score,
+                collection=hit.collection,
             )
             for rank, hit in enumerate(hits, start=1)
         ],

@@ -335,7 +335,9 @@
       .join(' · ');
     $('source-text').textContent = citation.text;
     const link = $('source-link');
-    link.href = `/documents/${encodeURIComponent(citation.doc_id)}?passage=${encodeURIComponent(citation.chunk_id)}#passage`;
+    const query = new URLSearchParams({ passage: citation.chunk_id });
+    if (citation.collection) query.set('collection', citation.collection);
+    link.href = `/documents/${encodeURIComponent(citation.doc_id)}?${query}#passage`;
     dialogOpener = chip;
     dialog.showModal();
     $('source-close').focus();

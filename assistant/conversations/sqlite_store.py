@@ -1,4 +1,7 @@
-"""Conversations kept server-side in SQLite (WAL): a crash loses no finished message."""
+"""Conversations kept server-side in SQLite (WAL): a crash loses no finished message.
+
+The default store, for one server; replicas share conversations through Redis.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,17 @@ import json
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.conversations.records import (
+    Feedback,
+    Turn,
+    UnknownConversation,
+    UnknownFeedback,
+    UnknownMessage,
+)
 from assistant.sqlite_file import connect, create_database
 
 SCHEMA = """
@@ -48,49 +58,11 @@ CREATE TABLE IF NOT EXISTS answer_cache (
 """
 
 
-class UnknownConversation(KeyError):
-    """No conversation with this id exists."""
-
-
-class UnknownMessage(KeyError):
-    """No answer with this message id exists."""
-
-
-class UnknownFeedback(KeyError):
-    """No feedback with this id exists."""
-
-
 # columns added after the first release, for files made by an older version
 _ADDED_COLUMNS = {"feedback": ("handled_at REAL", "handled_by TEXT", "handling_note TEXT")}
 
 
-@dataclass(frozen=True)
-class Feedback:
-    """A user's judgement of one answer, kept with its conversation for administrators."""
-
-    id: str
-    message_id: str
-    conversation_id: str
-    rating: str | None
-    comment: str | None
-    problem: bool
-    created_at: float
-    handled_at: float | None = None
-    handled_by: str | None = None
-    handling_note: str | None = None
-    question: str | None = None
-    answer: str | None = None
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One earlier question and answer of a conversation."""
-
-    question: str
-    answer: str
-
-
-class ConversationStore:
+class SqliteConversationStore:
     """Conversations, messages and the answer cache in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
@@ -244,6 +216,58 @@ class ConversationStore:
                 "INSERT OR REPLACE INTO answer_cache VALUES (?, ?, ?)",
                 (key, json.dumps(response, ensure_ascii=False), time.time()),
             )
+
+    # --- backup ------------------------------------------------------------
+    def dump(self) -> Iterator[dict]:
+        """Conversations, messages and feedback as records, in an order ``load`` accepts."""
+        with closing(self._connect()) as db:
+            for row in db.execute("SELECT id, created_at FROM conversations ORDER BY created_at"):
+                yield {"kind": "conversation", "id": row[0], "created_at": row[1]}
+            for row in db.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages ORDER BY created_at"):
+                record = dict(zip(_MESSAGE_COLUMNS.split(", "), row, strict=True))
+                record["metadata"] = json.loads(record["metadata"])
+                yield {"kind": "message", **record}
+            for row in db.execute(f"SELECT {_FEEDBACK_COLUMNS} FROM feedback ORDER BY created_at"):
+                record = dict(zip(_FEEDBACK_COLUMNS.split(", "), row, strict=True))
+                record["problem"] = bool(record["problem"])
+                yield {"kind": "feedback", **record}
+
+    def load(self, records: Iterable[dict]) -> int:
+        """Add dumped records (existing ids are replaced); returns how many were loaded."""
+        count = 0
+        with closing(self._connect()) as db, db:
+            for record in records:
+                kind = record["kind"]
+                if kind == "conversation":
+                    db.execute(
+                        "INSERT OR REPLACE INTO conversations VALUES (?, ?)",
+                        (record["id"], record["created_at"]),
+                    )
+                elif kind == "message":
+                    values = {**record, "metadata": json.dumps(record["metadata"])}
+                    db.execute(
+                        f"INSERT OR REPLACE INTO messages ({_MESSAGE_COLUMNS}) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [values[c] for c in _MESSAGE_COLUMNS.split(", ")],
+                    )
+                elif kind == "feedback":
+                    values = {**record, "problem": int(record["problem"])}
+                    db.execute(
+                        f"INSERT OR REPLACE INTO feedback ({_FEEDBACK_COLUMNS}) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [values[c] for c in _FEEDBACK_COLUMNS.split(", ")],
+                    )
+                else:
+                    raise ValueError(f"unknown record kind: {kind!r}")
+                count += 1
+        return count
+
+
+_MESSAGE_COLUMNS = "id, conversation_id, role, content, standalone_question, metadata, created_at"
+_FEEDBACK_COLUMNS = (
+    "id, message_id, conversation_id, rating, comment, problem, created_at, "
+    "handled_at, handled_by, handling_note"
+)
 
 
 _FEEDBACK_QUERY = """

@@ -1,0 +1,40 @@
+"""Conversation stores: SQLite for one server (default), Redis for replicas."""
+
+from __future__ import annotations
+
+from assistant.conversations.records import (
+    FEEDBACK_STATES,
+    ConversationStore,
+    Feedback,
+    Turn,
+    UnknownConversation,
+    UnknownFeedback,
+    UnknownMessage,
+)
+from assistant.conversations.redis_store import RedisConversationStore
+from assistant.conversations.sqlite_store import SqliteConversationStore
+from assistant.settings import Settings
+
+__all__ = [
+    "FEEDBACK_STATES",
+    "ConversationStore",
+    "Feedback",
+    "RedisConversationStore",
+    "SqliteConversationStore",
+    "Turn",
+    "UnknownConversation",
+    "UnknownFeedback",
+    "UnknownMessage",
+    "open_conversation_store",
+]
+
+
+def open_conversation_store(settings: Settings) -> ConversationStore:
+    """The store the settings name (``WEGWIJZER_CONVERSATION_STORE``)."""
+    if settings.conversation_store == "redis":
+        return RedisConversationStore(
+            settings.redis_url,
+            f"{settings.collection_prefix}:conversations",
+            settings.answer_cache_ttl_s,
+        )
+    return SqliteConversationStore(settings.conversations_path)

@@ -1,0 +1,304 @@
+"""Conversations in Redis, shared by API replicas: an answer given by one replica can
+be followed up, rated and handled through any other.
+
+Keys (all under ``<prefix>:``):
+``conv:<id>`` hash (created_at); ``conv:<id>:messages`` list of message ids;
+``msg:<id>`` hash; ``feedback:<id>`` hash; ``feedback-by-time`` sorted set;
+``cache:<key>`` the cached answer, with a time to live.
+Run Redis with persistence (appendonly) when it holds conversations.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+
+import redis
+
+from assistant.conversations.records import (
+    Feedback,
+    Turn,
+    UnknownConversation,
+    UnknownFeedback,
+    UnknownMessage,
+    feedback_matches,
+)
+
+_FEEDBACK_FIELDS = (
+    "id",
+    "message_id",
+    "conversation_id",
+    "rating",
+    "comment",
+    "problem",
+    "created_at",
+    "handled_at",
+    "handled_by",
+    "handling_note",
+)
+
+
+class RedisConversationStore:
+    """The conversation store on a Redis server (``redis://host:port/db``)."""
+
+    def __init__(self, url: str, prefix: str, cache_ttl_s: int) -> None:
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._prefix = prefix
+        self._cache_ttl_s = cache_ttl_s
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self._prefix, *parts))
+
+    def ping(self) -> None:
+        """Raise ``redis.ConnectionError`` when the server cannot be reached."""
+        self._redis.ping()
+
+    def create(self) -> str:
+        conversation_id = uuid.uuid4().hex
+        self._redis.hset(self._key("conv", conversation_id), "created_at", time.time())
+        return conversation_id
+
+    def exists(self, conversation_id: str) -> bool:
+        return bool(self._redis.exists(self._key("conv", conversation_id)))
+
+    def history(self, conversation_id: str, turns: int) -> list[Turn]:
+        """The last ``turns`` question/answer pairs, oldest first."""
+        if not self.exists(conversation_id):
+            raise UnknownConversation(conversation_id)
+        if turns <= 0:
+            return []
+        ids = self._redis.lrange(self._key("conv", conversation_id, "messages"), -2 * turns, -1)
+        pipe = self._redis.pipeline()
+        for message_id in ids:
+            pipe.hmget(self._key("msg", message_id), "role", "content")
+        pairs: list[Turn] = []
+        question: str | None = None
+        for role, content in pipe.execute():
+            if role == "user":
+                question = content
+            elif role == "assistant" and question is not None:
+                pairs.append(Turn(question, content))
+                question = None
+        return pairs
+
+    def add_exchange(
+        self,
+        conversation_id: str,
+        question: str,
+        standalone_question: str,
+        answer: str,
+        metadata: dict,
+    ) -> str:
+        """Store a question and its answer; returns the answer's message id."""
+        now = time.time()
+        question_id, message_id = uuid.uuid4().hex, uuid.uuid4().hex
+        self._add_messages(
+            [
+                _message(
+                    question_id, conversation_id, "user", question, standalone_question, {}, now
+                ),
+                _message(
+                    message_id, conversation_id, "assistant", answer, None, metadata, now + 1e-6
+                )
+                | {"question_id": question_id},
+            ]
+        )
+        return message_id
+
+    def _add_messages(self, messages: list[dict]) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        for message in messages:
+            fields = {k: v for k, v in message.items() if v is not None}
+            pipe.hset(self._key("msg", message["id"]), mapping=fields)
+            pipe.rpush(self._key("conv", message["conversation_id"], "messages"), message["id"])
+        pipe.execute()
+
+    # --- feedback ------------------------------------------------------------
+    def add_feedback(
+        self, message_id: str, rating: str | None, comment: str | None, problem: bool
+    ) -> Feedback:
+        """Store feedback on an answer; ``UnknownMessage`` when there is no such answer."""
+        role, conversation_id = self._redis.hmget(
+            self._key("msg", message_id), "role", "conversation_id"
+        )
+        if role != "assistant":
+            raise UnknownMessage(message_id)
+        feedback = Feedback(
+            uuid.uuid4().hex, message_id, conversation_id, rating, comment, problem, time.time()
+        )
+        self._put_feedback(feedback)
+        return feedback
+
+    def _put_feedback(self, feedback: Feedback) -> None:
+        fields = {name: getattr(feedback, name) for name in _FEEDBACK_FIELDS}
+        fields["problem"] = int(feedback.problem)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(
+            self._key("feedback", feedback.id),
+            mapping={k: v for k, v in fields.items() if v is not None},
+        )
+        pipe.zadd(self._key("feedback-by-time"), {feedback.id: feedback.created_at})
+        pipe.execute()
+
+    def feedback(
+        self,
+        limit: int = 100,
+        *,
+        status: str = "all",
+        negative_only: bool = False,
+        since: float | None = None,
+    ) -> list[Feedback]:
+        """The latest feedback, newest first, with the question and answer it is about."""
+        ids = self._redis.zrevrangebyscore(
+            self._key("feedback-by-time"), "+inf", since if since is not None else "-inf"
+        )
+        found: list[Feedback] = []
+        for feedback_id in ids:
+            item = self._read_feedback(feedback_id)
+            if item is not None and feedback_matches(item, status, negative_only):
+                found.append(item)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def _read_feedback(self, feedback_id: str, with_texts: bool = True) -> Feedback | None:
+        raw = self._redis.hgetall(self._key("feedback", feedback_id))
+        if not raw:
+            return None
+        question = answer = None
+        if with_texts:
+            answer, question_id = self._redis.hmget(
+                self._key("msg", raw["message_id"]), "content", "question_id"
+            )
+            if question_id:
+                question = self._redis.hget(self._key("msg", question_id), "content")
+        return Feedback(
+            id=raw["id"],
+            message_id=raw["message_id"],
+            conversation_id=raw["conversation_id"],
+            rating=raw.get("rating"),
+            comment=raw.get("comment"),
+            problem=raw.get("problem") == "1",
+            created_at=float(raw["created_at"]),
+            handled_at=float(raw["handled_at"]) if "handled_at" in raw else None,
+            handled_by=raw.get("handled_by"),
+            handling_note=raw.get("handling_note"),
+            question=question,
+            answer=answer,
+        )
+
+    def handle_feedback(self, feedback_id: str, note: str, handled_by: str) -> Feedback:
+        """Mark feedback as handled with a note; ``UnknownFeedback`` if there is none."""
+        key = self._key("feedback", feedback_id)
+        if not self._redis.exists(key):
+            raise UnknownFeedback(feedback_id)
+        self._redis.hset(
+            key,
+            mapping={"handled_at": time.time(), "handled_by": handled_by, "handling_note": note},
+        )
+        item = self._read_feedback(feedback_id)
+        assert item is not None
+        return item
+
+    # --- answer cache ------------------------------------------------------
+    def cached(self, key: str) -> dict | None:
+        raw = self._redis.get(self._key("cache", key))
+        return json.loads(raw) if raw else None
+
+    def cache(self, key: str, response: dict) -> None:
+        self._redis.set(
+            self._key("cache", key),
+            json.dumps(response, ensure_ascii=False),
+            ex=self._cache_ttl_s,
+        )
+
+    # --- backup ------------------------------------------------------------
+    def dump(self) -> Iterator[dict]:
+        """Conversations, messages and feedback as records, in an order ``load`` accepts."""
+        conversations = []
+        for key in self._redis.scan_iter(match=self._key("conv", "*"), count=500):
+            if key.endswith(":messages"):
+                continue
+            conversation_id = key.rsplit(":", 1)[1]
+            created_at = float(self._redis.hget(key, "created_at") or 0.0)
+            conversations.append((created_at, conversation_id))
+        conversations.sort()
+        for created_at, conversation_id in conversations:
+            yield {"kind": "conversation", "id": conversation_id, "created_at": created_at}
+        for _, conversation_id in conversations:
+            ids = self._redis.lrange(self._key("conv", conversation_id, "messages"), 0, -1)
+            for message_id in ids:
+                raw = self._redis.hgetall(self._key("msg", message_id))
+                if raw:
+                    yield {"kind": "message", **_message_record(raw)}
+        for feedback_id in self._redis.zrange(self._key("feedback-by-time"), 0, -1):
+            item = self._read_feedback(feedback_id, with_texts=False)
+            if item is not None:
+                fields = {name: getattr(item, name) for name in _FEEDBACK_FIELDS}
+                yield {"kind": "feedback", **fields}
+
+    def load(self, records: Iterable[dict]) -> int:
+        """Add dumped records (existing ids are replaced); returns how many were loaded."""
+        count = 0
+        last_question: dict[str, str] = {}
+        for record in records:
+            kind = record["kind"]
+            if kind == "conversation":
+                key = self._key("conv", record["id"])
+                self._redis.delete(key, f"{key}:messages")
+                self._redis.hset(key, "created_at", record["created_at"])
+            elif kind == "message":
+                message = _message(
+                    record["id"],
+                    record["conversation_id"],
+                    record["role"],
+                    record["content"],
+                    record.get("standalone_question"),
+                    record.get("metadata") or {},
+                    record["created_at"],
+                )
+                if record["role"] == "user":
+                    last_question[record["conversation_id"]] = record["id"]
+                elif record["conversation_id"] in last_question:
+                    message["question_id"] = last_question[record["conversation_id"]]
+                self._add_messages([message])
+            elif kind == "feedback":
+                self._put_feedback(Feedback(**{k: record.get(k) for k in _FEEDBACK_FIELDS}))
+            else:
+                raise ValueError(f"unknown record kind: {kind!r}")
+            count += 1
+        return count
+
+
+def _message(
+    message_id: str,
+    conversation_id: str,
+    role: str,
+    content: str,
+    standalone_question: str | None,
+    metadata: dict,
+    created_at: float,
+) -> dict:
+    return {
+        "id": message_id,
+        "conversation_id": conversation_id,
+        "role": role,
+        "content": content,
+        "standalone_question": standalone_question,
+        "metadata": json.dumps(metadata, ensure_ascii=False),
+        "created_at": created_at,
+    }
+
+
+def _message_record(raw: dict) -> dict:
+    return {
+        "id": raw["id"],
+        "conversation_id": raw["conversation_id"],
+        "role": raw["role"],
+        "content": raw["content"],
+        "standalone_question": raw.get("standalone_question"),
+        "metadata": json.loads(raw.get("metadata") or "{}"),
+        "created_at": float(raw["created_at"]),
+    }

@@ -1,0 +1,1 @@
+"""Running an installation: backup and restore."""

@@ -1,0 +1,170 @@
+"""Multi-tenancy: collections per municipality, keys bound to the collections they may
+read, through the real CLI and a real HTTP server. A key of one collection never
+retrieves another's chunks.
+
+Answers are refused unless retrieval is near certain (WEGWIJZER_REFUSAL_MIN_SIMILARITY
+=0.99), so /api/chat shows what retrieval returned without the model generating.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from assistant.settings import Settings
+from tests.conftest import REPO, make_settings, write_small_corpus
+from tests.test_api import server_env, start_server, stop
+
+pytestmark = pytest.mark.integration
+
+UTRECHT_QUESTION = "Hoe vaak controleert de gemeente Utrecht de parkeerscanauto?"
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+
+
+@pytest.fixture(scope="module")
+def tenants(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, dict[str, str], Settings]]:
+    tmp = tmp_path_factory.mktemp("collections")
+    shared = write_small_corpus(tmp / "shared")
+    local = tmp / "utrecht"
+    local.mkdir()
+    (local / "parkeren.md").write_text(
+        "# Parkeerscanauto Utrecht\n\nDe gemeente Utrecht controleert met de parkeerscanauto "
+        "elke werkdag alle betaalde parkeerplaatsen in het centrum. Het algoritme staat in "
+        "het algoritmeregister van Utrecht.\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp, shared)
+    env = server_env(settings, WEGWIJZER_REFUSAL_MIN_SIMILARITY="0.99")
+    assert "collection algemeen" in _cli(env, "ingest")
+    assert "collection utrecht" in _cli(
+        env, "ingest", "--collection", "utrecht", "--corpus-dir", str(local)
+    )
+    keys = {
+        "utrecht": _cli(env, "keys", "create", "--name", "utrecht", "--collection", "utrecht"),
+        "algemeen": _cli(env, "keys", "create", "--name", "vng", "--collection", "algemeen"),
+        "beheer": _cli(env, "keys", "create", "--name", "beheer", "--role", "admin"),
+    }
+    listed = _cli(env, "keys", "list")
+    assert listed  # the table itself is checked below through behaviour
+    process, base = start_server(env)
+    yield base, keys, settings
+    stop(process)
+
+
+def _search(base: str, key: str, query: str, **body: object) -> httpx.Response:
+    return httpx.post(
+        f"{base}/api/search",
+        json={"query": query, "k": 10, **body},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,
+    )
+
+
+def test_a_key_searches_only_its_own_collections(tenants) -> None:
+    base, keys, _ = tenants
+    own = _search(base, keys["utrecht"], UTRECHT_QUESTION)
+    assert own.status_code == 200, own.text
+    results = own.json()["results"]
+    assert results[0]["doc_id"] == "parkeren"
+    assert {r["collection"] for r in results} == {"utrecht"}
+
+    other = _search(base, keys["algemeen"], UTRECHT_QUESTION)
+    assert other.status_code == 200
+    assert other.json()["results"], "the shared collection still answers the search"
+    assert {r["collection"] for r in other.json()["results"]} == {"algemeen"}
+    assert all(r["doc_id"] != "parkeren" for r in other.json()["results"])
+
+
+def test_naming_a_collection_the_key_may_not_read_is_refused(tenants) -> None:
+    base, keys, _ = tenants
+    refused = _search(base, keys["algemeen"], UTRECHT_QUESTION, collections=["utrecht"])
+    assert refused.status_code == 403
+    assert "geen toegang" in refused.json()["detail"]
+    refused = _search(base, keys["utrecht"], "DPIA", collections=["utrecht", "algemeen"])
+    assert refused.status_code == 403
+    unknown = _search(base, keys["beheer"], "DPIA", collections=["amersfoort"])
+    assert unknown.status_code == 422
+    assert "amersfoort" in unknown.json()["detail"]
+    invalid = _search(base, keys["beheer"], "DPIA", collections=["Den Haag"])
+    assert invalid.status_code == 422
+
+
+def test_an_unbound_key_may_search_several_collections_at_once(tenants) -> None:
+    base, keys, _ = tenants
+    both = _search(base, keys["beheer"], UTRECHT_QUESTION, collections=["algemeen", "utrecht"])
+    assert both.status_code == 200
+    results = both.json()["results"]
+    assert results[0]["doc_id"] == "parkeren"
+    assert {r["collection"] for r in results} == {"algemeen", "utrecht"}
+    assert [r["rank"] for r in results] == list(range(1, len(results) + 1))
+    default = _search(base, keys["beheer"], UTRECHT_QUESTION).json()["results"]
+    assert {r["collection"] for r in default} == {"algemeen"}, "unbound: the shared one"
+
+
+def test_answers_retrieve_only_from_the_keys_collections(tenants) -> None:
+    base, keys, _ = tenants
+    chunk_ids = {}
+    for name in ("utrecht", "algemeen"):
+        response = httpx.post(
+            f"{base}/api/chat",
+            json={"message": UTRECHT_QUESTION},
+            headers={"Authorization": f"Bearer {keys[name]}"},
+            timeout=120,
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["collections"] == [name]
+        chunk_ids[name] = set(body["retrieved"])
+    assert chunk_ids["utrecht"] and chunk_ids["algemeen"]
+    assert all(c.startswith("parkeren") for c in chunk_ids["utrecht"])
+    assert not any(c.startswith("parkeren") for c in chunk_ids["algemeen"])
+    refused = httpx.post(
+        f"{base}/api/chat",
+        json={"message": UTRECHT_QUESTION, "collections": ["utrecht"]},
+        headers={"Authorization": f"Bearer {keys['algemeen']}"},
+        timeout=60,
+    )
+    assert refused.status_code == 403
+
+
+def test_documents_of_a_collection_only_for_its_readers(tenants) -> None:
+    base, keys, _ = tenants
+    public = httpx.get(f"{base}/api/documents").json()
+    assert {d["doc_id"] for d in public} == {"inkoop", "privacy", "register"}
+
+    def documents(key: str | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.get(f"{base}/api/documents?collection=utrecht", headers=headers)
+
+    assert [d["doc_id"] for d in documents(keys["utrecht"]).json()] == ["parkeren"]
+    assert documents(keys["algemeen"]).status_code == 404
+    assert documents(None).status_code == 401
+    page = httpx.get(
+        f"{base}/documents/parkeren?collection=utrecht",
+        headers={"Authorization": f"Bearer {keys['utrecht']}"},
+    )
+    assert page.status_code == 200 and "parkeerscanauto" in page.text
+    hidden = httpx.get(
+        f"{base}/documents/parkeren?collection=utrecht",
+        headers={"Authorization": f"Bearer {keys['algemeen']}"},
+    )
+    assert hidden.status_code == 404
+    assert httpx.get(f"{base}/documents/parkeren").status_code == 404, "not in the shared one"
