@@ -59,8 +59,9 @@ class BackupReport:
 
 # --- backup ------------------------------------------------------------------
 def create_backup(settings: Settings, target: Path, who: Origin) -> BackupReport:
-    """Write a backup to ``target`` (a file, or a directory for a dated file name)."""
-    if target.is_dir() or str(target).endswith("/"):
+    """Write a backup to ``target``: a ``.tar.gz`` file, or else a directory (made if
+    needed) that gets a dated file."""
+    if target.is_dir() or not target.name.endswith((".tar.gz", ".tgz")):
         target.mkdir(parents=True, exist_ok=True)
         target = target / f"wegwijzer-backup-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
     target.parent.mkdir(parents=True, exist_ok=True)
