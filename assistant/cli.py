@@ -343,7 +343,16 @@ def serve(
     if problem:
         console.print(f"[red]{problem}[/red]")
         raise typer.Exit(2)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # proxy_headers=False: the client address is the direct peer. uvicorn would otherwise
+    # take X-Forwarded-For from loopback peers, and a header could then claim to come from
+    # a trusted proxy (or hide the local proxy that really is one).
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+    )
 
 
 keys_app = typer.Typer(help="API keys: create, list and revoke (stored hashed).")

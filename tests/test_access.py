@@ -178,21 +178,37 @@ def test_proxy_mode_believes_only_the_trusted_proxy(ingested: Settings, tmp_path
         admin = {"X-Forwarded-User": "beheer@gemeente.nl", "X-Forwarded-Groups": "wegwijzer-admin"}
         no_user = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, timeout=60)
         as_user = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, headers=user, timeout=60)
+        # a proxy on the same host adds the end user's address: the peer is still the proxy
+        relayed = httpx.post(
+            f"{base}/api/search",
+            json={"query": "DPIA"},
+            headers=user | {"X-Forwarded-For": "203.0.113.7"},
+            timeout=60,
+        )
         user_admin = httpx.get(f"{base}/api/admin/feedback", headers=user)
         as_admin = httpx.get(f"{base}/api/admin/feedback", headers=admin)
     finally:
         stop(process)
     assert no_user.status_code == 401 and "inlogproxy" in no_user.json()["detail"]
     assert as_user.status_code == 200
+    assert relayed.status_code == 200, relayed.text
     assert user_admin.status_code == 403
     assert as_admin.status_code == 200
 
     process, base = start_server(behind_proxy("10.0.0.1"))
     try:
         forged = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, headers=user, timeout=60)
+        # nor does claiming to come from the trusted proxy make it so
+        claimed = httpx.post(
+            f"{base}/api/search",
+            json={"query": "DPIA"},
+            headers=user | {"X-Forwarded-For": "10.0.0.1"},
+            timeout=60,
+        )
     finally:
         stop(process)
     assert forged.status_code == 403
+    assert claimed.status_code == 403
 
 
 def test_open_server_on_the_network_refuses_to_start(ingested: Settings, tmp_path) -> None:
