@@ -104,7 +104,9 @@ def test_search_contract(server: str) -> None:
     assert body["query"] == "Welke drie componenten kun je inkopen bij AI?"
     assert len(body["results"]) == 5
     first = body["results"][0]
-    assert set(first) == {"rank", "chunk_id", "doc_id", "title", "section", "page", "text", "score"}
+    contract = {"rank", "chunk_id", "doc_id", "title", "section", "page", "text", "score"}
+    assert set(first) == contract | {"collection"}, "the contract, extended by Step 7 only"
+    assert first["collection"] == "algemeen"
     assert first["rank"] == 1
     assert "Data, Model en Applicatie of Dienst" in first["text"]
     assert first["title"].startswith("AI informatiemanagementproducten")

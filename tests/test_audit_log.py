@@ -208,5 +208,5 @@ def test_cli_key_changes_are_audited(tmp_path: Path) -> None:
     entries = list(AuditLog(tmp_path / "audit.sqlite").entries())
     assert entries[-1].action == "keys.create"
     assert entries[-1].actor.startswith("cli:")
-    assert entries[-1].details == {"name": "prometheus", "role": "admin"}
+    assert entries[-1].details == {"name": "prometheus", "role": "admin", "collections": []}
     assert created.output.strip().splitlines()[-1] not in json.dumps(entries[-1].to_dict())
