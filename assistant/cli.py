@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from assistant.governance.commands import register as register_governance_commands
 from assistant.governance.register_commands import register as register_model_card
 from assistant.operations.commands import register as register_operations_commands
-from assistant.settings import COLLECTION_NAME, Settings
+from assistant.settings import Settings
 
 app = typer.Typer(
     help="AI-wegwijzer: search and ask the VNG/TNO documents about AI at municipalities.",
@@ -70,13 +69,11 @@ def ingest(
     settings = _settings()
     if corpus_dir is not None:
         settings.corpus_dir = corpus_dir
-    if collection is not None and not re.match(COLLECTION_NAME, collection):
-        console.print(
-            f"[red]invalid collection name {collection!r}: use lower-case letters, digits "
-            "and underscores (at most 40)[/red]"
-        )
-        raise typer.Exit(2)
-    store = ChunkStore(settings, collection=collection)
+    try:
+        store = ChunkStore(settings, collection=collection)
+    except ValueError as exc:  # an invalid collection name
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     problems = add_to_corpus(list(paths or []), settings.corpus_dir) if paths else {}
     with _progress("ingest", transient=True) as progress:
         task = progress.add_task("", total=None)

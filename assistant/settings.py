@@ -6,6 +6,7 @@ environment on its own.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A collection (municipality, department): lower-case letters, digits and underscores.
 COLLECTION_NAME = r"^[a-z0-9][a-z0-9_]{0,39}$"
+
+
+def checked_collection_name(name: str) -> str:
+    """``name`` if it is a valid collection name, else a ``ValueError`` saying why."""
+    if not re.match(COLLECTION_NAME, name):
+        raise ValueError(
+            f"invalid collection name {name!r}: use lower-case letters, digits and "
+            "underscores (at most 40)"
+        )
+    return name
 
 
 class Settings(BaseSettings):

@@ -25,7 +25,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
-from assistant.settings import Settings
+from assistant.settings import Settings, checked_collection_name
 from ingest.documents import Chunk
 
 STATE_RECORD_ID = "active"
@@ -172,7 +172,7 @@ class ChunkStore:
         client: ClientAPI | None = None,
         collection: str | None = None,
     ) -> None:
-        self.collection_name = collection or settings.default_collection
+        self.collection_name = checked_collection_name(collection or settings.default_collection)
         self._prefix = namespace(settings, self.collection_name)
         self._client = client or create_client(settings)
         self._state_name = f"{self._prefix}-state"

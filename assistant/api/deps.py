@@ -93,7 +93,7 @@ def may_open(request: Request, services: Services, collection: str | None) -> st
     if collection is None or collection == library.default_collection:
         return library.default_collection
     caller = services.access.identify(request)
-    if not caller.may_read(collection) or collection not in library.known():
+    if not caller.may_read(collection) or not library.exists(collection):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Deze collectie bestaat niet.")
     return collection
 

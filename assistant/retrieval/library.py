@@ -53,6 +53,7 @@ class Library:
         default = SearchService(settings, store, embeddings, reranker)
         self._services: dict[str, SearchService] = {store.collection_name: default}
         self._lock = threading.Lock()
+        self._seen: set[str] = set()  # collections known to have an index
 
     @property
     def default_collection(self) -> str:
@@ -79,13 +80,24 @@ class Library:
 
     def check(self, collections: list[str]) -> None:
         """``UnknownCollection`` unless every named collection has an index. The default
-        collection is never unknown: before its first ingest it is empty (IndexNotReady)."""
-        missing = [c for c in collections if c != self.default_collection]
-        if missing:
+        collection is never unknown: before its first ingest it is empty (IndexNotReady).
+        Chroma is asked only about names not seen with an index before (collections are
+        not removed while serving), so a request pays for this once, not per check."""
+        unseen = [c for c in collections if c != self.default_collection and c not in self._seen]
+        if unseen:
             known = self.known()
-            unknown = sorted(set(missing) - set(known))
+            self._seen.update(known)
+            unknown = sorted(set(unseen) - set(known))
             if unknown:
                 raise UnknownCollection(unknown, known)
+
+    def exists(self, collection: str) -> bool:
+        """Whether ``collection`` has an index (or is the default one)."""
+        try:
+            self.check([collection])
+        except UnknownCollection:
+            return False
+        return True
 
     # --- per request ---------------------------------------------------------
     def state(self, collection: str | None = None) -> IndexState | None:

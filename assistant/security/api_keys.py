@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from assistant.settings import COLLECTION_NAME
+from assistant.settings import checked_collection_name
 from assistant.sqlite_file import connect, create_database
 
 Role = Literal["user", "admin"]
@@ -93,8 +93,7 @@ class KeyStore:
             raise ValueError("a key needs a name (who or what uses it)")
         bound = tuple(dict.fromkeys(collections)) if collections else None
         for collection in bound or ():
-            if not re.match(COLLECTION_NAME, collection):
-                raise ValueError(f"invalid collection name: {collection!r}")
+            checked_collection_name(collection)
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         created = time.time()
         with closing(self._connect()) as db, db:
