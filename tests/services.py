@@ -20,7 +20,8 @@ from tests.conftest import free_port
 CHROMA = Path(sys.executable).with_name("chroma")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server process, killing it if it does not stop within 15 s."""
     process.terminate()
     try:
         process.wait(timeout=15)
@@ -54,7 +55,7 @@ def running_redis(workdir: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield f"redis://127.0.0.1:{port}"
     finally:
-        _stop(process)
+        stop(process)
 
 
 @contextmanager
@@ -78,4 +79,4 @@ def running_chroma(path: Path) -> Iterator[int]:
                 time.sleep(0.3)
         yield port
     finally:
-        _stop(process)
+        stop(process)

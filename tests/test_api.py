@@ -13,6 +13,7 @@ import pytest
 
 from assistant.settings import Settings
 from tests.conftest import REPO, SHARED_MODEL_DIR, free_port
+from tests.services import stop
 
 pytestmark = pytest.mark.integration
 
@@ -71,14 +72,6 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
             time.sleep(0.3)
     process.kill()
     raise RuntimeError("server did not start")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @pytest.fixture(scope="module")

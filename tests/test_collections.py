@@ -8,16 +8,15 @@ Answers are refused unless retrieval is near certain (WEGWIJZER_REFUSAL_MIN_SIMI
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from assistant.settings import Settings
-from tests.conftest import REPO, make_settings, write_small_corpus
+from tests.conftest import make_settings, write_small_corpus
 from tests.test_api import server_env, start_server, stop
+from tests.test_cli import wegwijzer
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +24,8 @@ UTRECHT_QUESTION = "Hoe vaak controleert de gemeente Utrecht de parkeerscanauto?
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    """Run a command that must succeed; its last line of output (stdout, else stderr)."""
+    done = wegwijzer(env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
 
@@ -62,8 +55,9 @@ def tenants(
         "algemeen": _cli(env, "keys", "create", "--name", "vng", "--collection", "algemeen"),
         "beheer": _cli(env, "keys", "create", "--name", "beheer", "--role", "admin"),
     }
-    listed = _cli(env, "keys", "list")
-    assert listed  # the table itself is checked below through behaviour
+    listed = wegwijzer(env, "keys", "list").stdout.splitlines()
+    scopes = {line.split("\t")[-1]: line.split("\t")[3] for line in listed}
+    assert scopes == {"utrecht": "utrecht", "vng": "algemeen", "beheer": "*"}
     process, base = start_server(env)
     yield base, keys, settings
     stop(process)
