@@ -155,6 +155,11 @@ def test_ask_and_see_a_streamed_answer_with_a_working_citation(site, page) -> No
     shot(page, "2-streaming")
     answer = page.locator(".message.assistant .answer[aria-busy=false]").first
     answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    # announce() sets the live region's text 50 ms later (so screen readers notice a
+    # repeat); on a busy machine that timer may not have run when the answer shows
+    page.wait_for_function(
+        "() => document.getElementById('announcer').textContent.length > 0", timeout=5000
+    )
     assert "Antwoord ontvangen" in page.inner_text("#announcer")
     shot(page, "3-answer")
 
