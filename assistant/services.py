@@ -9,6 +9,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.api.access import Access
 from assistant.conversations import ConversationStore, open_conversation_store
 from assistant.generation.answer_service import AnswerService
+from assistant.generation.evidence import EvidenceRanker
 from assistant.governance.alerts import AlertMonitor
 from assistant.governance.audit_log import AuditLog
 from assistant.governance.metrics import Metrics
@@ -52,7 +53,7 @@ def build_services(settings: Settings) -> Services:
     search = Library(settings, store, embeddings, reranker)
     llm = LLMProvider(settings)
     conversations = open_conversation_store(settings)
-    answers = AnswerService(settings, search, llm, conversations)
+    answers = AnswerService(settings, search, llm, conversations, EvidenceRanker(embeddings))
     keys = KeyStore(settings.api_keys_path)
     audit = AuditLog(settings.audit_path)
     recorder = Recorder(audit, Metrics())

@@ -112,10 +112,20 @@ class Settings(BaseSettings):
 
     # --- answers -----------------------------------------------------------
     prompt_version: str = Field("v1", pattern=r"^v\d+$")
-    answer_passages: int = Field(3, ge=1, le=20, description="Passages the model reads.")
-    passage_max_chars: int = Field(700, ge=100, le=4000)
+    answer_passages: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description="Retrieved chunks whose sentences compete for the model's context.",
+    )
+    answer_context_chars: int = Field(
+        900,
+        ge=100,
+        le=12000,
+        description="Characters of source sentences the model reads (the best-scored ones).",
+    )
     answer_evidence_sentences: int = Field(
-        2,
+        3,
         ge=0,
         le=5,
         description="Add up to this many of the passages' own best sentences (cited) that "

@@ -6,6 +6,7 @@ import pytest
 
 from assistant.generation.citations import render_answer, verify_citations
 from assistant.generation.context import Passage, select_passages
+from assistant.generation.evidence import EvidenceRanker
 from assistant.generation.extractive import extractive_answer
 from assistant.generation.language import detect_language
 from assistant.generation.prompts import load_prompts
@@ -15,9 +16,13 @@ from assistant.retrieval.hits import SearchHit
 pytestmark = pytest.mark.unit
 
 
-def passage(n: int, text: str, section: str = "") -> Passage:
+LEXICAL = EvidenceRanker(None)  # word overlap only; the embedding scores run in test_answers
+
+
+def passage(n: int, text: str, section: str = "", question: str = "") -> Passage:
     hit = SearchHit(f"doc:{n}", "doc", "Titel", section, None, n, text, 1.0)
-    return Passage(n=n, hit=hit, text=text)
+    [ranked] = LEXICAL.rank(question, [hit])
+    return Passage(n=n, hit=hit, text=text, sentences=ranked.sentences)
 
 
 PASSAGES = [
@@ -110,19 +115,45 @@ def test_language_detection(text: str, language: str) -> None:
 
 
 def test_extractive_answer_quotes_the_best_sentences_with_citations() -> None:
-    sentences = extractive_answer("Wanneer is een DPIA verplicht?", PASSAGES)
+    question = "Wanneer is een DPIA verplicht?"
+    passages = [passage(p.n, p.text, question=question) for p in PASSAGES]
+    sentences = extractive_answer(passages, max_sentences=1)
     assert sentences[0].sources == [1] and "DPIA" in sentences[0].text
 
 
-def test_passages_are_cut_to_relevant_sentences_and_fit_the_budget() -> None:
-    long_text = " ".join(f"Zin {i} over iets anders dan de vraag." for i in range(40))
-    long_text += " Het algoritmeregister is verplicht voor impactvolle algoritmes."
-    hits = [SearchHit(f"c{i}", "d", "T", "S", None, i, long_text, 1.0) for i in range(4)]
-    chosen = select_passages("algoritmeregister", hits, 10_000, lambda t: len(t) // 4, 3, 200)
-    assert len(chosen) == 3 and all(len(p.text) <= 400 for p in chosen)
-    assert "algoritmeregister" in chosen[0].text
-    tight = select_passages("algoritmeregister", hits, 60, lambda t: len(t) // 4, 4, 200)
-    assert len(tight) == 1
+def test_a_list_intro_is_quoted_with_its_items() -> None:
+    text = "Over iets anders gaat deze zin.\nDe componenten zijn:\n- Data\n- Model\n- Applicatie"
+    quoted = extractive_answer([passage(1, text, question="Welke componenten zijn er?")], 1)
+    assert quoted[0].text == "De componenten zijn: Data; Model; Applicatie."
+
+
+def test_the_best_sentences_of_all_hits_fit_the_character_and_token_budget() -> None:
+    filler = " ".join(f"Zin {i} over iets anders dan de vraag." for i in range(40))
+    hits = [
+        SearchHit("c0", "d", "T", "S", None, 0, filler, 1.0),
+        SearchHit("c1", "d", "T", "S", None, 1, filler + " Het algoritmeregister is er.", 1.0),
+        SearchHit("c2", "d", "T", "S", None, 2, filler, 1.0),
+    ]
+    ranked = LEXICAL.rank("algoritmeregister", hits)
+    chosen = select_passages(ranked, 10_000, lambda t: len(t) // 4, max_chars=200)
+    assert sum(len(p.text) for p in chosen) <= 200 + len(chosen)
+    [found] = [p for p in chosen if "algoritmeregister" in p.text]
+    assert found.hit.chunk_id == "c1"
+    assert [p.hit.chunk_id for p in chosen] == sorted(p.hit.chunk_id for p in chosen)  # rank
+    assert [p.n for p in chosen] == list(range(1, len(chosen) + 1))
+    every = select_passages(ranked, 10_000, lambda t: len(t) // 4, max_chars=5000)
+    tight = select_passages(ranked, 60, lambda t: len(t) // 4, max_chars=5000)
+    assert len(every) == 3 and len(tight) == 1
+
+
+def test_a_sentence_broken_over_lines_is_read_whole() -> None:
+    text = "Gevorderd\nMaak gebruik van een low-code platform\n(e.g. N8N)\n\nExpert\nZelf-lerend."
+    ranked = LEXICAL.rank(
+        "Welk low-code platform wordt genoemd?",
+        [SearchHit("c0", "d", "T", "S", None, 0, text, 1.0)],
+    )
+    [passage_] = select_passages(ranked, 10_000, len, max_chars=40)
+    assert "low-code platform (e.g. N8N)" in passage_.text
 
 
 def test_prompt_files_carry_the_rules_and_a_version() -> None:
@@ -148,25 +179,33 @@ def test_a_list_intro_brings_its_items_into_the_passage() -> None:
         "Ook de communicatie met inwoners vraagt om een goede aanpak met duidelijke afspraken."
     )
     hit = SearchHit("c0", "d", "T", "S", None, 0, text, 1.0)
-    [passage] = select_passages("Welke rollen heeft een team nodig?", [hit], 10_000, len, 1, 120)
-    assert "- projectleider" in passage.text and "- data scientist" in passage.text
-    assert "financiering" not in passage.text
+    ranked = LEXICAL.rank("Welke rollen heeft een team nodig?", [hit])
+    [passage_] = select_passages(ranked, 10_000, len, max_chars=120)
+    assert "- projectleider" in passage_.text and "- data scientist" in passage_.text
+    assert "financiering" not in passage_.text
 
 
 def test_missing_evidence_adds_only_what_the_answer_left_out() -> None:
     from assistant.generation.citations import CheckedSentence
     from assistant.generation.extractive import missing_evidence
 
+    question = "Wat kan de gemeente inkopen?"
     passages = [
         passage(
             1,
             "De gemeente koopt data in bij een leverancier. Modellen kunnen los worden "
             "ingekocht door de gemeente.",
+            question=question,
         ),
-        passage(2, "Applicaties of diensten met AI kan de gemeente ook als geheel inkopen."),
+        passage(
+            2,
+            "Applicaties of diensten met AI kan de gemeente ook als geheel inkopen.",
+            "",
+            question,
+        ),
     ]
     answer = [CheckedSentence("De gemeente koopt data in bij een leverancier.", [1])]
-    extra = missing_evidence("Wat kan de gemeente inkopen?", passages, answer, limit=2)
+    extra = missing_evidence(passages, answer, limit=2)
     assert [s.sources for s in extra] == [[1], [2]]
     assert all("data in" not in s.text for s in extra)
-    assert missing_evidence("Wat kan de gemeente inkopen?", passages, answer, limit=0) == []
+    assert missing_evidence(passages, answer, limit=0) == []

@@ -1,9 +1,11 @@
 """The path of a question, top to bottom.
 
     message ─► screened (personal data redacted, injection sentences removed)
-            ─► standalone question (history) ─► cache? ─► retrieval ─► confident?
+            ─► standalone question (history) ─► cache? ─► retrieval (with the previous
+               question, for a follow-up) ─► confident?
         no  ─► refusal, without asking the model
-        yes ─► passages screened for planted instructions, within a token budget
+        yes ─► passages screened for planted instructions; their sentences scored
+               against the question, the best within a character and token budget
                ─► prompt ─► model (JSON sentences, streamed; bounded queue, timeout)
                ─► citation check ─► prompt-leak check ─► [extractive fallback]
                ─► answer ─► stored in the conversation, cached
@@ -30,6 +32,7 @@ from assistant.generation.citations import (
     verify_citations,
 )
 from assistant.generation.context import Passage, select_passages
+from assistant.generation.evidence import EvidenceRanker
 from assistant.generation.extractive import (
     drop_non_answers,
     extractive_answer,
@@ -123,9 +126,11 @@ class AnswerService:
         search: Library,
         llm: LLMProvider,
         conversations: ConversationStore,
+        evidence: EvidenceRanker,
     ) -> None:
         self._settings = settings
         self._search = search
+        self._evidence = evidence
         self._llm = llm
         self._conversations = conversations
         self._prompts: PromptSet = load_prompts(settings.prompt_version)
@@ -175,6 +180,9 @@ class AnswerService:
             standalone = ""
         else:
             standalone = self._standalone(question, history) if history else question
+        # the small model's rewrite often loses what "daarbij" pointed at: retrieval and
+        # sentence scoring also read the previous question, which names the topic
+        search_query = _with_topic(standalone, history)
         model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
         corpus_version = self._search.corpus_version(scope)
@@ -189,7 +197,7 @@ class AnswerService:
         retrieval = None
         if not screened.is_attack_only:
             retrieval = self._search.retrieve(
-                standalone, k=self._settings.answer_passages, collections=scope
+                search_query, k=self._settings.answer_passages, collections=scope
             )
         retrieval_ms = _ms(retrieval_started)
         draft = _Draft()
@@ -201,7 +209,9 @@ class AnswerService:
         else:
             chat = self._llm.current()
             model_name = chat.name
-            yield from self._generate(standalone, language, retrieval.hits, chat, draft, cancelled)
+            yield from self._generate(
+                standalone, search_query, language, retrieval.hits, chat, draft, cancelled
+            )
         generation_ms = _ms(generation_started)
 
         if draft.refusal_reason:
@@ -303,6 +313,7 @@ class AnswerService:
     def _generate(
         self,
         question: str,
+        search_query: str,
         language: str,
         hits: list[SearchHit],
         chat: ChatModel,
@@ -319,12 +330,10 @@ class AnswerService:
             - PROMPT_OVERHEAD_TOKENS
         )
         draft.passages = select_passages(
-            question,
-            hits,
+            self._evidence.rank(search_query, hits),
             budget_tokens=budget,
             count_tokens=chat.count_tokens,
-            max_passages=self._settings.answer_passages,
-            max_chars=self._settings.passage_max_chars,
+            max_chars=self._settings.answer_context_chars,
         )
         messages = self._messages(question, language, draft.passages)
         draft.prompt_tokens = chat.count_tokens("\n".join(str(m.content) for m in messages))
@@ -364,7 +373,7 @@ class AnswerService:
         model_refused = any(_MODEL_SAYS_NOT_FOUND.search(s.text) for s in checked)
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
-            evidence = extractive_answer(question, draft.passages)
+            evidence = extractive_answer(draft.passages)
             if evidence:
                 draft.sentences, draft.fallback = evidence, "extractive"
             else:
@@ -372,14 +381,14 @@ class AnswerService:
         elif only_repeats_the_question(question, checked):
             # "Ja, dat wordt ontwikkeld [1]." : add the passage's own words as evidence
             known = {s.text for s in checked}
-            evidence = extractive_answer(question, draft.passages)
+            evidence = extractive_answer(draft.passages)
             extra = [s for s in evidence if s.text not in known][:2]
             draft.sentences = checked + extra
             draft.fallback = "extractive-supplement" if extra else None
         else:
             draft.sentences = checked
             extra = missing_evidence(
-                question, draft.passages, checked, self._settings.answer_evidence_sentences
+                draft.passages, checked, self._settings.answer_evidence_sentences
             )
             if extra:
                 draft.sentences = checked + extra
@@ -423,7 +432,7 @@ class AnswerService:
         """The settings that shape an answer, so that changing one invalidates the cache."""
         s = self._settings
         return (
-            f"p{s.answer_passages}x{s.passage_max_chars}e{s.answer_evidence_sentences}"
+            f"p{s.answer_passages}x{s.answer_context_chars}e{s.answer_evidence_sentences}"
             f"c{s.citation_support_threshold}t{s.llm_max_answer_tokens}"
         )
 
@@ -489,6 +498,13 @@ class AnswerService:
             result.answer,
             metadata,
         )
+
+
+def _with_topic(standalone: str, history: list[Turn]) -> str:
+    """The standalone question preceded by the previous question, unless it already is."""
+    if not history or standalone.startswith(history[-1].question):
+        return standalone
+    return f"{history[-1].question} {standalone}"
 
 
 def _citation_dict(citation: Citation) -> dict:

@@ -1,4 +1,5 @@
-"""Pick what the model reads: a few short, numbered passages within a token budget."""
+"""Pick what the model reads: the best-scored sentences of the retrieved chunks, as
+numbered passages within a character and token budget."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.generation.sentences import content_terms, overlap, split_sentences
+from assistant.generation.evidence import RankedHit, Sentence
 from assistant.retrieval.hits import SearchHit
+
+SOURCE_LABEL_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -17,11 +20,17 @@ class Passage:
     n: int
     hit: SearchHit
     text: str
+    sentences: tuple[Sentence, ...] = ()  # what ``text`` is made of, with their scores
+
+    def source_label(self) -> str:
+        """Where the passage comes from, short: every prompt token delays the first word of
+        the answer, and the citation shows the full title and section to the user."""
+        where = (self.hit.section or self.hit.title).split(">")[-1].strip()
+        return where if len(where) <= SOURCE_LABEL_CHARS else where[: SOURCE_LABEL_CHARS - 1] + "…"
 
     def prompt_block(self) -> str:
         """The passage fenced as data: a document cannot close the fence or open another."""
-        where = " — ".join(part for part in (self.hit.title, self.hit.section) if part)
-        where = _unfenced(where).replace('"', "'")
+        where = _unfenced(self.source_label()).replace('"', "'")
         return f'<passage n="{self.n}" bron="{where}">\n{_unfenced(self.text)}\n</passage>'
 
 
@@ -30,57 +39,69 @@ def _unfenced(text: str) -> str:
 
 
 def select_passages(
-    question: str,
-    hits: list[SearchHit],
+    ranked: list[RankedHit],
     budget_tokens: int,
     count_tokens: Callable[[str], int],
-    max_passages: int = 4,
-    max_chars: int = 600,
+    max_chars: int = 1200,
 ) -> list[Passage]:
-    """The best hits, each cut to its most relevant sentences, while the budget lasts."""
-    question_terms = content_terms(question)
-    passages: list[Passage] = []
+    """The best sentences of all hits, each with the sentence after it for context (and a
+    list intro with its items), until ``max_chars``; grouped into one passage per hit in
+    rank order, numbered from 1, while the token budget lasts."""
+    chosen: dict[int, set[int]] = {}
     used = 0
-    for hit in hits[:max_passages]:
-        text = _most_relevant_sentences(hit.text, question_terms, max_chars)
-        passage = Passage(n=len(passages) + 1, hit=hit, text=text)
+    best_first = sorted(
+        ((sentence.score, r.rank, sentence.position) for r in ranked for sentence in r.sentences),
+        key=lambda item: (-item[0], item[1], item[2]),
+    )
+    by_rank = {r.rank: r for r in ranked}
+    for _, rank, position in best_first:
+        if used >= max_chars:
+            break
+        sentences = by_rank[rank].sentences
+        taken = chosen.setdefault(rank, set())
+        wanted = [p for p in _with_context(sentences, position) if p not in taken]
+        cost = sum(len(sentences[p].text) + 1 for p in wanted)
+        if used and used + cost > max_chars * (1.5 if _is_list_intro(sentences[position]) else 1):
+            continue
+        taken.update(wanted)
+        used += cost
+    passages: list[Passage] = []
+    spent = 0
+    for r in ranked:
+        positions = sorted(chosen.get(r.rank, ()))
+        if not positions:
+            continue
+        sentences = tuple(r.sentences[p] for p in positions)
+        text = "\n".join(sentence.text for sentence in sentences)
+        passage = Passage(n=len(passages) + 1, hit=r.hit, text=text, sentences=sentences)
         cost = count_tokens(passage.prompt_block()) + 4
-        if passages and used + cost > budget_tokens:
+        if passages and spent + cost > budget_tokens:
             break
         passages.append(passage)
-        used += cost
+        spent += cost
     return passages
 
 
 LIST_ITEM = re.compile(r"^(?:[-•*]|\d{1,2}[.)])\s")
+LIST_ITEMS_WITH_INTRO = 12
 
 
-def _most_relevant_sentences(text: str, question_terms: set[str], max_chars: int) -> str:
-    """The sentences sharing most words with the question, in their own order; a list
-    intro ("Denk aan:") brings the list items after it, which rarely share those words."""
-    if len(text) <= max_chars:
-        return text
-    sentences = split_sentences(text)
-    scored = sorted(
-        range(len(sentences)),
-        key=lambda i: (-overlap(question_terms, content_terms(sentences[i])), i),
-    )
-    chosen: list[int] = []
-    length = 0
-    for index in scored:
-        if length + len(sentences[index]) > max_chars and chosen:
-            continue
-        chosen.append(index)
-        length += len(sentences[index]) + 1
-    for index in sorted(chosen):
-        if not sentences[index].rstrip().endswith(":"):
-            continue
-        follow = index + 1
-        while follow < len(sentences) and LIST_ITEM.match(sentences[follow]):
-            if follow not in chosen:
-                if length + len(sentences[follow]) > max_chars * 1.5:
-                    break
-                chosen.append(follow)
-                length += len(sentences[follow]) + 1
+def _is_list_intro(sentence: Sentence) -> bool:
+    return sentence.text.rstrip().endswith(":")
+
+
+def _with_context(sentences: tuple[Sentence, ...], position: int) -> list[int]:
+    """The sentence and the one after it; a list intro ("Denk aan:") brings its items,
+    which rarely share words with the question but are the answer."""
+    if _is_list_intro(sentences[position]):
+        items = [position]
+        follow = position + 1
+        while (
+            follow < len(sentences)
+            and LIST_ITEM.match(sentences[follow].text)
+            and len(items) <= LIST_ITEMS_WITH_INTRO
+        ):
+            items.append(follow)
             follow += 1
-    return "\n".join(sentences[i] for i in sorted(chosen))[: int(max_chars * 1.5) + 200]
+        return items
+    return [p for p in (position, position + 1) if p < len(sentences)]

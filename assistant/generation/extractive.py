@@ -7,35 +7,45 @@ the answer is not there although the passages hold it.
 from __future__ import annotations
 
 from assistant.generation.citations import CheckedSentence
-from assistant.generation.context import Passage
-from assistant.generation.sentences import content_terms, overlap, split_sentences
+from assistant.generation.context import LIST_ITEM, Passage
+from assistant.generation.evidence import Sentence
+from assistant.generation.sentences import content_terms, overlap
 
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 400
 
 
-def extractive_answer(
-    question: str, passages: list[Passage], max_sentences: int = 3
-) -> list[CheckedSentence]:
-    """The sentences that share most words with the question, in passage order."""
-    question_terms = content_terms(question)
+def extractive_answer(passages: list[Passage], max_sentences: int = 3) -> list[CheckedSentence]:
+    """The passages' best-scored sentences, in passage order, each citing its passage; a
+    list intro is quoted with its items ("Denk aan: projectleider; jurist")."""
     scored: list[tuple[float, int, int, str]] = []
     for passage in passages:
-        for index, sentence in enumerate(split_sentences(passage.text)):
-            if not MIN_SENTENCE_CHARS <= len(sentence) <= MAX_SENTENCE_CHARS:
-                continue
-            score = overlap(question_terms, content_terms(sentence))
-            if score > 0:
-                scored.append((score, passage.n, index, sentence))
+        for index, sentence in enumerate(passage.sentences):
+            text = _quotable(passage.sentences, index)
+            if text and MIN_SENTENCE_CHARS <= len(text) <= MAX_SENTENCE_CHARS:
+                scored.append((sentence.score, passage.n, index, text))
     best = sorted(scored, key=lambda item: (-item[0], item[1], item[2]))[:max_sentences]
     best.sort(key=lambda item: (item[1], item[2]))
-    return [
-        CheckedSentence(text=sentence.removeprefix("- "), sources=[n]) for _, n, _, sentence in best
-    ]
+    return [CheckedSentence(text=text, sources=[n]) for _, n, _, text in best]
+
+
+def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
+    """A sentence as a quote: a list item is quoted with its intro, not alone; none for
+    a question."""
+    text = sentences[index].text
+    if LIST_ITEM.match(text) or text.rstrip().endswith("?"):
+        return ""  # an item without its intro, or a question the document asks
+    if not text.rstrip().endswith(":"):
+        return text
+    items = []
+    for follow in sentences[index + 1 :]:
+        if not LIST_ITEM.match(follow.text):
+            break
+        items.append(LIST_ITEM.sub("", follow.text).strip().rstrip(";,."))
+    return f"{text} {'; '.join(items)}." if items else ""
 
 
 def missing_evidence(
-    question: str,
     passages: list[Passage],
     answer: list[CheckedSentence],
     limit: int,
@@ -51,7 +61,7 @@ def missing_evidence(
         return []
     said = [content_terms(s.text) for s in answer]
     extra: list[CheckedSentence] = []
-    for sentence in extractive_answer(question, passages, max_sentences=limit + len(answer)):
+    for sentence in extractive_answer(passages, max_sentences=limit + len(answer)):
         terms = content_terms(sentence.text)
         if any(overlap(terms, known) >= same_as for known in said):
             continue

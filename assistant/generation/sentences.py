@@ -15,6 +15,43 @@ def split_sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
 
 
+_ABBREVIATION = re.compile(
+    r"\b(e\.g|i\.e|bijv|bv|o\.a|m\.b\.t|t\.a\.v|i\.p\.v|ca|nr|zgn|resp|etc|vs)\.$", re.I
+)
+_WHOLE_LINE = re.compile(r"[.!?:;]$")
+_ITEM = re.compile(r"^(?:[-•*]|\d{1,2}[.)])\s")
+_RUNS_ON = re.compile(r"[,(/&-]$|\b(en|of|de|het|een|van|voor|met|in|op|die|dat|te|zoals)$", re.I)
+
+
+def source_sentences(text: str) -> list[str]:
+    """Sentences of a source passage. Lines broken by the layout of a PDF or slide are
+    joined first ("een low-code platform" / "(e.g. N8N)"), abbreviations do not end a
+    sentence, and list items stay items of their own."""
+    lines: list[str] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            if lines and lines[-1]:
+                lines.append("")  # a paragraph break: never joined across
+            continue
+        previous = lines[-1] if lines else ""
+        continues = line[0].islower() or line[0] in "(&" or _RUNS_ON.search(previous)
+        if previous and continues and not _WHOLE_LINE.search(previous) and not _ITEM.match(line):
+            lines[-1] = f"{previous} {line}"
+        else:
+            lines.append(line)
+    sentences: list[str] = []
+    for line in filter(None, lines):
+        pieces: list[str] = []
+        for piece in (part.strip() for part in _SENTENCE_END.split(line)):
+            if pieces and _ABBREVIATION.search(pieces[-1]):
+                pieces[-1] = f"{pieces[-1]} {piece}"
+            elif piece:
+                pieces.append(piece)
+        sentences.extend(pieces)
+    return sentences
+
+
 @cache
 def _analyzer() -> DutchAnalyzer:
     return DutchAnalyzer()

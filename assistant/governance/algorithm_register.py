@@ -231,6 +231,7 @@ def _methods(card: dict) -> list[str]:
 def _risk_measures(answers: dict, safeguards: dict) -> list[str]:
     measures = [
         f"Antwoorden komen alleen uit de vermelde documenten: per vraag leest het model de "
+        f"best passende zinnen (samen hooguit {answers['answer_context_chars']} tekens) uit de "
         f"{answers['answer_passages']} best passende passages, en elk antwoord noemt de "
         "bronnen. Bronvermeldingen worden automatisch gecontroleerd tegen de aangehaalde "
         "passage.",

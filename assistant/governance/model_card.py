@@ -64,7 +64,7 @@ def build_model_card(settings: Settings, *, latest_report: Path | None = None) -
         "retrieval": _retrieval(settings),
         "answers": {
             "answer_passages": settings.answer_passages,
-            "passage_max_chars": settings.passage_max_chars,
+            "answer_context_chars": settings.answer_context_chars,
             "answer_evidence_sentences": settings.answer_evidence_sentences,
             "refusal_min_similarity": settings.refusal_min_similarity,
             "refusal_min_similarity_other_language": (
