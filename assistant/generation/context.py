@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.generation.evidence import RankedHit, Sentence
+from assistant.generation.sentences import LIST_ITEM
 from assistant.retrieval.hits import SearchHit
 
 SOURCE_LABEL_CHARS = 40
@@ -61,7 +62,7 @@ def select_passages(
         taken = chosen.setdefault(rank, set())
         wanted = [p for p in _with_context(sentences, position) if p not in taken]
         cost = sum(len(sentences[p].text) + 1 for p in wanted)
-        if used and used + cost > max_chars * (1.5 if _is_list_intro(sentences[position]) else 1):
+        if used and used + cost > max_chars * (1.5 if is_list_intro(sentences[position]) else 1):
             continue
         taken.update(wanted)
         used += cost
@@ -82,26 +83,29 @@ def select_passages(
     return passages
 
 
-LIST_ITEM = re.compile(r"^(?:[-•*]|\d{1,2}[.)])\s")
 LIST_ITEMS_WITH_INTRO = 12
 
 
-def _is_list_intro(sentence: Sentence) -> bool:
+def is_list_intro(sentence: Sentence) -> bool:
+    """True for a sentence that announces a list ("Denk aan:")."""
     return sentence.text.rstrip().endswith(":")
+
+
+def list_items_after(
+    sentences: tuple[Sentence, ...], position: int, limit: int | None = None
+) -> list[int]:
+    """Positions of the list items that directly follow ``position`` (at most ``limit``)."""
+    items: list[int] = []
+    for follow in range(position + 1, len(sentences)):
+        if not LIST_ITEM.match(sentences[follow].text) or len(items) == limit:
+            break
+        items.append(follow)
+    return items
 
 
 def _with_context(sentences: tuple[Sentence, ...], position: int) -> list[int]:
     """The sentence and the one after it; a list intro ("Denk aan:") brings its items,
     which rarely share words with the question but are the answer."""
-    if _is_list_intro(sentences[position]):
-        items = [position]
-        follow = position + 1
-        while (
-            follow < len(sentences)
-            and LIST_ITEM.match(sentences[follow].text)
-            and len(items) <= LIST_ITEMS_WITH_INTRO
-        ):
-            items.append(follow)
-            follow += 1
-        return items
+    if is_list_intro(sentences[position]):
+        return [position, *list_items_after(sentences, position, LIST_ITEMS_WITH_INTRO)]
     return [p for p in (position, position + 1) if p < len(sentences)]

@@ -100,24 +100,21 @@ class EvidenceRanker:
         """Sentence vectors, embedded once: the same chunks come back for many questions."""
         assert self._embeddings is not None
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+            known = {t: self._vectors[t] for t in dict.fromkeys(texts) if t in self._vectors}
+            for text in known:
+                self._vectors.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             fresh = self._embeddings.embed_documents(missing)
+            known.update(
+                (t, np.asarray(v, dtype=np.float32)) for t, v in zip(missing, fresh, strict=True)
+            )
             with self._lock:
-                for text, vector in zip(missing, fresh, strict=True):
-                    self._vectors[text] = np.asarray(vector, dtype=np.float32)
+                for text in missing:
+                    self._vectors[text] = known[text]
                 while len(self._vectors) > self._cache_size:
                     self._vectors.popitem(last=False)
-        with self._lock:
-            rows = []
-            for text in texts:
-                vector = self._vectors.get(text)
-                if vector is None:  # evicted by a concurrent request: embed again
-                    vector = np.asarray(self._embeddings.embed_documents([text])[0], np.float32)
-                else:
-                    self._vectors.move_to_end(text)
-                rows.append(vector)
-        return np.vstack(rows)
+        return np.vstack([known[t] for t in texts])
 
 
 def _rare_word_overlap(question: set[str], sentences: list[set[str]]) -> list[float]:

@@ -7,9 +7,9 @@ the answer is not there although the passages hold it.
 from __future__ import annotations
 
 from assistant.generation.citations import CheckedSentence
-from assistant.generation.context import LIST_ITEM, Passage
+from assistant.generation.context import Passage, is_list_intro, list_items_after
 from assistant.generation.evidence import Sentence
-from assistant.generation.sentences import content_terms, overlap
+from assistant.generation.sentences import LIST_ITEM, content_terms, overlap
 
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 400
@@ -35,13 +35,12 @@ def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
     text = sentences[index].text
     if LIST_ITEM.match(text) or text.rstrip().endswith("?"):
         return ""  # an item without its intro, or a question the document asks
-    if not text.rstrip().endswith(":"):
+    if not is_list_intro(sentences[index]):
         return text
-    items = []
-    for follow in sentences[index + 1 :]:
-        if not LIST_ITEM.match(follow.text):
-            break
-        items.append(LIST_ITEM.sub("", follow.text).strip().rstrip(";,."))
+    items = [
+        LIST_ITEM.sub("", sentences[p].text).strip().rstrip(";,.")
+        for p in list_items_after(sentences, index)
+    ]
     return f"{text} {'; '.join(items)}." if items else ""
 
 

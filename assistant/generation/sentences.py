@@ -19,7 +19,7 @@ _ABBREVIATION = re.compile(
     r"\b(e\.g|i\.e|bijv|bv|o\.a|m\.b\.t|t\.a\.v|i\.p\.v|ca|nr|zgn|resp|etc|vs)\.$", re.I
 )
 _WHOLE_LINE = re.compile(r"[.!?:;]$")
-_ITEM = re.compile(r"^(?:[-•*]|\d{1,2}[.)])\s")
+LIST_ITEM = re.compile(r"^(?:[-•*]|\d{1,2}[.)])\s")
 _RUNS_ON = re.compile(r"[,(/&-]$|\b(en|of|de|het|een|van|voor|met|in|op|die|dat|te|zoals)$", re.I)
 
 
@@ -36,7 +36,12 @@ def source_sentences(text: str) -> list[str]:
             continue
         previous = lines[-1] if lines else ""
         continues = line[0].islower() or line[0] in "(&" or _RUNS_ON.search(previous)
-        if previous and continues and not _WHOLE_LINE.search(previous) and not _ITEM.match(line):
+        if (
+            previous
+            and continues
+            and not _WHOLE_LINE.search(previous)
+            and not LIST_ITEM.match(line)
+        ):
             lines[-1] = f"{previous} {line}"
         else:
             lines.append(line)
