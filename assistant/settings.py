@@ -141,6 +141,14 @@ class Settings(BaseSettings):
         0.80, ge=0.0, le=1.0, description="The same for questions in other languages."
     )
     citation_support_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    citation_cross_language_threshold: float = Field(
+        0.89,
+        ge=0.0,
+        le=1.0,
+        description="An answer in another language than the passages (English from Dutch "
+        "documents) shares few words with them: a sentence is supported when its embedding "
+        "has at least this cosine similarity to a sentence of the passage.",
+    )
     history_turns: int = Field(3, ge=0, le=20)
     max_message_chars: int = Field(4000, ge=10, le=100_000)
     answer_cache: bool = True

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.generation.citations import verify_citations
 from assistant.generation.context import select_passages
 from assistant.generation.evidence import EvidenceRanker
 from assistant.generation.extractive import extractive_answer
+from assistant.generation.structured import DraftSentence
 from assistant.retrieval.hits import SearchHit
 from ingest.embeddings import create_embeddings
 from tests.conftest import make_settings
@@ -61,3 +63,32 @@ def test_the_answering_sentence_is_chosen_and_quoted_whole(tmp_path: Path) -> No
     embedded = embeddings.embedded
     ranker.rank(question, hits)
     assert embeddings.embedded == embedded  # sentence vectors are kept, not embedded again
+
+
+DPIA = (
+    "Een DPIA is verplicht bij verwerking van persoonsgegevens en bij AI met mogelijk "
+    "hoog risico.\nBetrek de functionaris gegevensbescherming vroeg."
+)
+
+
+def test_an_english_translation_is_supported_by_its_dutch_source(tmp_path: Path) -> None:
+    """English answers from Dutch passages share few words with them: the citation check
+    compares meaning; a claim the passage does not make stays unsupported."""
+    ranker = EvidenceRanker(create_embeddings(make_settings(tmp_path, tmp_path)))
+    hits = [
+        SearchHit("c0", "d", "T", "Raad", None, 0, UNRELATED, 1.0),
+        SearchHit("c1", "d", "T", "Privacy", None, 1, DPIA, 0.9),
+    ]
+    ranked = ranker.rank("When is a DPIA mandatory?", hits)
+    passages = select_passages(ranked, 10_000, len, max_chars=5_000)
+    drafted = [
+        DraftSentence("A DPIA is mandatory when processing personal data or high-risk AI.", [1]),
+        DraftSentence("The municipal council must approve every DPIA within two weeks.", [2]),
+    ]
+    groups = {p.n: [s.text for s in p.sentences] + [p.text] for p in passages}
+    similarity = ranker.best_similarities([d.text for d in drafted], groups)
+    lexical_only = verify_citations(drafted, passages, 0.5)
+    assert not any(s.supported for s in lexical_only)  # why the comparison by meaning exists
+    translated, invented = verify_citations(drafted, passages, 0.5, similarity, 0.89)
+    assert translated.supported and translated.sources == [2] and translated.corrected
+    assert not invented.supported

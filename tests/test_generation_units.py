@@ -127,6 +127,42 @@ def test_a_list_intro_is_quoted_with_its_items() -> None:
     assert quoted[0].text == "De componenten zijn: Data; Model; Applicatie."
 
 
+FLATTENED_SUB_LIST = (  # a nested slide list as the PDF text layer gives it (golden g020)
+    "- Hoe is het model ontwikkeld en getraind?\n"
+    "- Wat is de kwaliteit van het model en diens uitkomsten?\n"
+    "- Performance\n- Veiligheid en robuustheid\n- Rechtsgelijkheid, bias, discriminatie\n"
+    "- Is er ruimte voor menselijk overzicht en hoe kan er controle uitgeoefend worden?"
+)
+
+
+def test_a_question_followed_by_short_items_is_quoted_with_them() -> None:
+    question = "Wat is de kwaliteit van het model?"
+    [quote] = extractive_answer([passage(1, FLATTENED_SUB_LIST, question=question)], 1)
+    assert quote.text == (
+        "Wat is de kwaliteit van het model en diens uitkomsten? "
+        "Performance; Veiligheid en robuustheid; Rechtsgelijkheid, bias, discriminatie."
+    )
+    ranked = LEXICAL.rank(
+        question, [SearchHit("c0", "d", "T", "S", None, 0, FLATTENED_SUB_LIST, 1)]
+    )
+    [passage_] = select_passages(ranked, 10_000, len, max_chars=60)
+    assert "- Rechtsgelijkheid, bias, discriminatie" in passage_.text
+    assert "menselijk overzicht" not in passage_.text  # a long item ends the sub-list
+
+
+def test_a_long_list_item_is_quoted_alone_a_short_one_never() -> None:
+    text = (
+        "Stappenplan: van idee tot livegang\n"
+        "- Stel governance en monitoring in – Richt een beheerteam in voor toezicht.\n"
+        "- Governance"
+    )
+    quotes = extractive_answer([passage(1, text, question="Hoe richt je governance in?")], 3)
+    assert [q.text for q in quotes] == [
+        "Stappenplan: van idee tot livegang",
+        "Stel governance en monitoring in – Richt een beheerteam in voor toezicht.",
+    ]
+
+
 def test_the_best_sentences_of_all_hits_fit_the_character_and_token_budget() -> None:
     filler = " ".join(f"Zin {i} over iets anders dan de vraag." for i in range(40))
     hits = [
@@ -205,7 +241,19 @@ def test_missing_evidence_adds_only_what_the_answer_left_out() -> None:
         ),
     ]
     answer = [CheckedSentence("De gemeente koopt data in bij een leverancier.", [1])]
-    extra = missing_evidence(passages, answer, limit=2)
+    extra = missing_evidence(passages, answer, question, limit=2)
     assert [s.sources for s in extra] == [[1], [2]]
     assert all("data in" not in s.text for s in extra)
-    assert missing_evidence(passages, answer, limit=0) == []
+    assert missing_evidence(passages, answer, question, limit=0) == []
+
+
+def test_an_answer_that_repeats_the_question_has_not_said_the_evidence() -> None:
+    from assistant.generation.citations import CheckedSentence
+    from assistant.generation.extractive import missing_evidence
+
+    question = "Waarom deden alle negen door de VNG benaderde gemeenten mee aan het onderzoek?"
+    evidence = "De VNG heeft negen gemeenten benaderd om deel te nemen aan het onderzoek."
+    passages = [passage(1, f"{evidence} Vier gemeenten hebben toegezegd.", question=question)]
+    parrot = CheckedSentence("Alle negen door de VNG benaderde gemeenten deden mee.", [1])
+    extra = missing_evidence(passages, [parrot], question, limit=2)
+    assert [s.text for s in extra] == [evidence, "Vier gemeenten hebben toegezegd."]

@@ -2,7 +2,7 @@
 
     message ─► screened (personal data redacted, injection sentences removed)
             ─► standalone question (history) ─► cache? ─► retrieval (with the previous
-               question, for a follow-up) ─► confident?
+               question, for a follow-up; without placeholders) ─► confident?
         no  ─► refusal, without asking the model
         yes ─► passages screened for planted instructions; their sentences scored
                against the question, the best within a character and token budget
@@ -41,7 +41,12 @@ from assistant.generation.extractive import (
 )
 from assistant.generation.language import detect_language
 from assistant.generation.prompts import PromptSet, load_prompts
-from assistant.generation.structured import ANSWER_SCHEMA, parse_partial, visible_text
+from assistant.generation.structured import (
+    ANSWER_SCHEMA,
+    DraftSentence,
+    parse_partial,
+    visible_text,
+)
 from assistant.llm.factory import ChatModel, LLMUnavailable
 from assistant.llm.gate import GenerationGate
 from assistant.llm.provider import LLMProvider
@@ -49,12 +54,17 @@ from assistant.retrieval.hits import SearchHit
 from assistant.retrieval.library import Library
 from assistant.security.injection import neutralise, screen
 from assistant.security.leaks import PromptLeakCheck
-from assistant.security.pii import KIND_LABELS
+from assistant.security.pii import KIND_LABELS, search_text
 from assistant.security.question_screen import ScreenedQuestion, screen_question
 from assistant.settings import Settings
 
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
+QUESTION_GROUP = 0  # passages are numbered from 1
+_OPEN_QUESTION = re.compile(
+    r"\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
+    re.IGNORECASE,
+)
 _MODEL_SAYS_NOT_FOUND = re.compile(
     r"(niet|geen)\b.{0,40}\b(in de|uit de)\s+(documenten|passages|bronnen)|"
     r"not\b.{0,40}\b(in the)\s+(documents|passages|sources)",
@@ -181,8 +191,9 @@ class AnswerService:
         else:
             standalone = self._standalone(question, history) if history else question
         # the small model's rewrite often loses what "daarbij" pointed at: retrieval and
-        # sentence scoring also read the previous question, which names the topic
-        search_query = _with_topic(standalone, history)
+        # sentence scoring also read the previous question, which names the topic; the
+        # placeholders of redacted personal data would only pull in unrelated passages
+        search_query = search_text(_with_topic(standalone, history))
         model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
         corpus_version = self._search.corpus_version(scope)
@@ -220,6 +231,9 @@ class AnswerService:
             answer_text, citations = render_answer(
                 draft.sentences, draft.passages, self._prompts.text(language, "unsupported_marker")
             )
+            lead = self._prompts.text(language, "quotes_lead")
+            if draft.fallback == "extractive" and lead:
+                answer_text = f"{lead}\n{answer_text}"  # quotes of Dutch documents
         citation_dicts = [_citation_dict(c) for c in citations]
         result = AnswerResult(
             conversation_id=conversation_id,
@@ -363,9 +377,7 @@ class AnswerService:
                     self._llm.mark_ollama_down()
                 raise LLMUnavailable(str(exc)) from exc
         checked = drop_non_answers(
-            verify_citations(
-                parse_partial(raw), draft.passages, self._settings.citation_support_threshold
-            )
+            self._checked(parse_partial(raw), draft.passages, question, language)
         )
         if any(self._leak_check.leaks(s.text) for s in checked):
             draft.refusal_reason = "prompt_leak"  # never show the instructions
@@ -378,8 +390,9 @@ class AnswerService:
                 draft.sentences, draft.fallback = evidence, "extractive"
             else:
                 draft.refusal_reason = "model_found_nothing"
-        elif only_repeats_the_question(question, checked):
+        elif language == "nl" and only_repeats_the_question(question, checked):
             # "Ja, dat wordt ontwikkeld [1]." : add the passage's own words as evidence
+            # (Dutch quotes: not to an answer in another language)
             known = {s.text for s in checked}
             evidence = extractive_answer(draft.passages)
             extra = [s for s in evidence if s.text not in known][:2]
@@ -387,12 +400,48 @@ class AnswerService:
             draft.fallback = "extractive-supplement" if extra else None
         else:
             draft.sentences = checked
-            extra = missing_evidence(
-                draft.passages, checked, self._settings.answer_evidence_sentences
-            )
+            # quotes are Dutch: an answer in another language gets none added
+            limit = self._settings.answer_evidence_sentences if language == "nl" else 0
+            extra = missing_evidence(draft.passages, checked, search_query, limit)
             if extra:
                 draft.sentences = checked + extra
                 draft.fallback = "extractive-supplement"
+
+    def _checked(
+        self,
+        drafted: list[DraftSentence],
+        passages: list[Passage],
+        question: str,
+        language: str,
+    ) -> list[CheckedSentence]:
+        """The model's sentences with verified citations. An answer in another language
+        than the (Dutch) documents is also compared by meaning, since a translation
+        shares few words with its source. For an open question (why, what, ...) a
+        sentence closer to the question than to any passage only repeats it ("Why does
+        the VNG want X?" / "The VNG wants X."); for a yes/no question that is the answer."""
+        similarity = None
+        if language != "nl" and drafted:
+            groups = {p.n: [s.text for s in p.sentences] + [p.text] for p in passages}
+            best = self._evidence.best_similarities(
+                [d.text for d in drafted], groups | {QUESTION_GROUP: [question]}
+            )
+            floor = QUESTION_GROUP if _OPEN_QUESTION.match(question) else None
+            similarity = [
+                {
+                    n: cosine
+                    for n, cosine in row.items()
+                    if n != QUESTION_GROUP and (floor is None or cosine > row[floor])
+                }
+                for row in best
+            ]
+        settings = self._settings
+        return verify_citations(
+            drafted,
+            passages,
+            settings.citation_support_threshold,
+            similarity,
+            settings.citation_cross_language_threshold,
+        )
 
     def _without_planted_instructions(
         self, hits: list[SearchHit], draft: _Draft
@@ -433,7 +482,8 @@ class AnswerService:
         s = self._settings
         return (
             f"p{s.answer_passages}x{s.answer_context_chars}e{s.answer_evidence_sentences}"
-            f"c{s.citation_support_threshold}t{s.llm_max_answer_tokens}"
+            f"c{s.citation_support_threshold}x{s.citation_cross_language_threshold}"
+            f"t{s.llm_max_answer_tokens}"
         )
 
     def _cache_key(

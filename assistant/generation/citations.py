@@ -1,7 +1,9 @@
 """Check every citation after generation, repair what can be repaired, mark the rest.
 
 A sentence's claimed source must be a passage that was given and that supports the
-sentence: enough of the sentence's content words (stemmed) occur in the passage.
+sentence: enough of the sentence's content words (stemmed) occur in the passage, or,
+for an answer in another language than the documents, its embedding is close enough
+to one of the passage's sentences.
 A wrong number is replaced by the passage that does support the sentence; a
 sentence no passage supports keeps no number and is marked as unsupported.
 """
@@ -37,25 +39,39 @@ class Citation:
 
 
 def verify_citations(
-    sentences: list[DraftSentence], passages: list[Passage], threshold: float
+    sentences: list[DraftSentence],
+    passages: list[Passage],
+    threshold: float,
+    similarity: list[dict[int, float]] | None = None,
+    similarity_threshold: float = 1.0,
 ) -> list[CheckedSentence]:
-    """Keep supported numbers, correct wrong ones, mark unsupported sentences."""
+    """Keep supported numbers, correct wrong ones, mark unsupported sentences.
+
+    Support is the share of a sentence's content words found in the passage, against
+    ``threshold``; with ``similarity`` (per sentence, passage number -> cosine, for an
+    answer in another language) a cosine of ``similarity_threshold`` also supports."""
     by_number = {p.n: p for p in passages}
     passage_terms = {p.n: content_terms(p.text + " " + p.hit.section) for p in passages}
     checked: list[CheckedSentence] = []
-    for sentence in sentences:
+    for index, sentence in enumerate(sentences):
         text = sentence.text.strip()
         if not text or _NO_CONTENT.match(text):
             continue  # "[1]" alone, "Bron:" leftovers
         terms = content_terms(text)
-        support = {n: overlap(terms, passage_terms[n]) for n in by_number}
+        lexical = {n: overlap(terms, passage_terms[n]) for n in by_number}
+        cosine = similarity[index] if similarity is not None else {}
+        supports = {
+            n: lexical[n] >= threshold or cosine.get(n, 0.0) >= similarity_threshold
+            for n in by_number
+        }
         claimed = [n for n in dict.fromkeys(sentence.sources) if n in by_number]
-        kept = [n for n in claimed if support[n] >= threshold]
+        kept = [n for n in claimed if supports[n]]
         if kept:
             checked.append(CheckedSentence(text, kept, corrected=len(kept) != len(claimed)))
             continue
-        best = max(support, key=support.get, default=None)
-        if best is not None and support[best] >= threshold:
+        supporting = [n for n in by_number if supports[n]]
+        best = max(supporting, key=lambda n: (lexical[n], cosine.get(n, 0.0)), default=None)
+        if best is not None:
             checked.append(CheckedSentence(text, [best], corrected=True))
         else:
             checked.append(CheckedSentence(text, [], supported=False, corrected=bool(claimed)))

@@ -62,7 +62,7 @@ def select_passages(
         taken = chosen.setdefault(rank, set())
         wanted = [p for p in _with_context(sentences, position) if p not in taken]
         cost = sum(len(sentences[p].text) + 1 for p in wanted)
-        if used and used + cost > max_chars * (1.5 if is_list_intro(sentences[position]) else 1):
+        if used and used + cost > max_chars * (1.5 if is_list_intro(sentences, position) else 1):
             continue
         taken.update(wanted)
         used += cost
@@ -84,28 +84,46 @@ def select_passages(
 
 
 LIST_ITEMS_WITH_INTRO = 12
+SHORT_ITEM_WORDS = 5
 
 
-def is_list_intro(sentence: Sentence) -> bool:
-    """True for a sentence that announces a list ("Denk aan:")."""
-    return sentence.text.rstrip().endswith(":")
+def is_list_intro(sentences: tuple[Sentence, ...], position: int) -> bool:
+    """True for a sentence that announces a list: it ends with a colon ("Denk aan:"), or
+    short items follow it, the way a flattened PDF shows a sub-list ("Wat is de kwaliteit
+    van het model?" / "- Accuraatheid" / "- Transparantie")."""
+    if sentences[position].text.rstrip().endswith(":"):
+        return True
+    return bool(list_items_after(sentences, position))
 
 
 def list_items_after(
     sentences: tuple[Sentence, ...], position: int, limit: int | None = None
 ) -> list[int]:
-    """Positions of the list items that directly follow ``position`` (at most ``limit``)."""
+    """Positions of the list items that belong to the sentence at ``position`` (at most
+    ``limit``): after a colon every item that follows; after another sentence only a run
+    of at least two short items, when that sentence is not a short item itself."""
+    after_colon = sentences[position].text.rstrip().endswith(":")
+    if not after_colon and is_short_item(sentences[position].text):
+        return []
     items: list[int] = []
     for follow in range(position + 1, len(sentences)):
-        if not LIST_ITEM.match(sentences[follow].text) or len(items) == limit:
+        text = sentences[follow].text
+        if not LIST_ITEM.match(text) or len(items) == limit:
+            break
+        if not after_colon and not is_short_item(text):
             break
         items.append(follow)
-    return items
+    return items if after_colon or len(items) >= 2 else []
+
+
+def is_short_item(text: str) -> bool:
+    """A list item of a few words ("- Accuraatheid"): a part of a list, not a statement."""
+    return bool(LIST_ITEM.match(text)) and len(text.split()) - 1 <= SHORT_ITEM_WORDS
 
 
 def _with_context(sentences: tuple[Sentence, ...], position: int) -> list[int]:
     """The sentence and the one after it; a list intro ("Denk aan:") brings its items,
     which rarely share words with the question but are the answer."""
-    if is_list_intro(sentences[position]):
+    if is_list_intro(sentences, position):
         return [position, *list_items_after(sentences, position, LIST_ITEMS_WITH_INTRO)]
     return [p for p in (position, position + 1) if p < len(sentences)]

@@ -88,6 +88,24 @@ class EvidenceRanker:
             ranked.append(RankedHit(rank, hit, tuple(scored)))
         return ranked
 
+    def best_similarities(
+        self, texts: list[str], groups: dict[int, list[str]]
+    ) -> list[dict[int, float]]:
+        """For each text, its highest cosine similarity to the sentences of each group
+        (empty without embeddings): whether a translated sentence says what a passage
+        says, where the two share few words."""
+        if self._embeddings is None or not texts:
+            return [{} for _ in texts]
+        own = _unit(np.asarray(self._embeddings.embed_documents(texts), dtype=np.float32))
+        best: list[dict[int, float]] = [{} for _ in texts]
+        for key, sentences in groups.items():
+            if not sentences:
+                continue
+            similarity = own @ _unit(self._vectors_of(sentences)).T
+            for i, value in enumerate(similarity.max(axis=1)):
+                best[i][key] = float(value)
+        return best
+
     def _similarities(self, question: str, texts: list[str]) -> list[float]:
         if self._embeddings is None or not texts:
             return [0.0] * len(texts)
@@ -115,6 +133,11 @@ class EvidenceRanker:
                 while len(self._vectors) > self._cache_size:
                     self._vectors.popitem(last=False)
         return np.vstack([known[t] for t in texts])
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
 
 
 def _rare_word_overlap(question: set[str], sentences: list[set[str]]) -> list[float]:

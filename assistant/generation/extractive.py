@@ -6,8 +6,10 @@ the answer is not there although the passages hold it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from assistant.generation.citations import CheckedSentence
-from assistant.generation.context import Passage, is_list_intro, list_items_after
+from assistant.generation.context import Passage, is_list_intro, is_short_item, list_items_after
 from assistant.generation.evidence import Sentence
 from assistant.generation.sentences import LIST_ITEM, content_terms, overlap
 
@@ -15,38 +17,58 @@ MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 400
 
 
+@dataclass(frozen=True)
+class _Quote:
+    score: float
+    n: int  # the passage
+    position: int  # the sentence within it
+    text: str
+
+    def checked(self) -> CheckedSentence:
+        return CheckedSentence(text=self.text, sources=[self.n])
+
+
 def extractive_answer(passages: list[Passage], max_sentences: int = 3) -> list[CheckedSentence]:
     """The passages' best-scored sentences, in passage order, each citing its passage; a
     list intro is quoted with its items ("Denk aan: projectleider; jurist")."""
-    scored: list[tuple[float, int, int, str]] = []
+    return [quote.checked() for quote in _in_reading_order(_quotes(passages)[:max_sentences])]
+
+
+def _quotes(passages: list[Passage]) -> list[_Quote]:
+    """Every quotable sentence of the passages, best-scored first."""
+    quotes = []
     for passage in passages:
-        for index, sentence in enumerate(passage.sentences):
-            text = _quotable(passage.sentences, index)
+        for position, sentence in enumerate(passage.sentences):
+            text = _quotable(passage.sentences, position)
             if text and MIN_SENTENCE_CHARS <= len(text) <= MAX_SENTENCE_CHARS:
-                scored.append((sentence.score, passage.n, index, text))
-    best = sorted(scored, key=lambda item: (-item[0], item[1], item[2]))[:max_sentences]
-    best.sort(key=lambda item: (item[1], item[2]))
-    return [CheckedSentence(text=text, sources=[n]) for _, n, _, text in best]
+                quotes.append(_Quote(sentence.score, passage.n, position, text))
+    return sorted(quotes, key=lambda q: (-q.score, q.n, q.position))
+
+
+def _in_reading_order(quotes: list[_Quote]) -> list[_Quote]:
+    return sorted(quotes, key=lambda q: (q.n, q.position))
 
 
 def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
-    """A sentence as a quote: a list item is quoted with its intro, not alone; none for
-    a question."""
-    text = sentences[index].text
-    if LIST_ITEM.match(text) or text.rstrip().endswith("?"):
-        return ""  # an item without its intro, or a question the document asks
-    if not is_list_intro(sentences[index]):
-        return text
-    items = [
-        LIST_ITEM.sub("", sentences[p].text).strip().rstrip(";,.")
-        for p in list_items_after(sentences, index)
-    ]
-    return f"{text} {'; '.join(items)}." if items else ""
+    """A sentence as a quote, without a list bullet: a list intro with its items (none
+    for an intro without them); none for a question the document asks on its own or a
+    short item, which needs its intro."""
+    text = LIST_ITEM.sub("", sentences[index].text).strip()
+    if is_short_item(sentences[index].text):
+        return ""
+    if is_list_intro(sentences, index):
+        items = [
+            LIST_ITEM.sub("", sentences[p].text).strip().rstrip(";,.")
+            for p in list_items_after(sentences, index)
+        ]
+        return f"{text} {'; '.join(items)}." if items else ""
+    return "" if text.endswith("?") else text
 
 
 def missing_evidence(
     passages: list[Passage],
     answer: list[CheckedSentence],
+    question: str,
     limit: int,
     same_as: float = 0.6,
 ) -> list[CheckedSentence]:
@@ -54,21 +76,24 @@ def missing_evidence(
 
     A 1.5B model tends to answer with one sentence and leave out what the passages list;
     these quoted, cited sentences put it back. A sentence counts as already said when
-    ``same_as`` of its content words occur in one answer sentence.
+    ``same_as`` of its content words beyond the question's occur in one answer sentence:
+    an answer that only repeats the question ("Alle negen gemeenten deden mee omdat ...")
+    has not said "De VNG heeft negen gemeenten benaderd om deel te nemen".
     """
     if limit <= 0:
         return []
+    asked = content_terms(question)
     said = [content_terms(s.text) for s in answer]
-    extra: list[CheckedSentence] = []
-    for sentence in extractive_answer(passages, max_sentences=limit + len(answer)):
-        terms = content_terms(sentence.text)
-        if any(overlap(terms, known) >= same_as for known in said):
+    extra: list[_Quote] = []
+    for quote in _quotes(passages):
+        news = content_terms(quote.text) - asked
+        if not news or any(overlap(news, known) >= same_as for known in said):
             continue
-        extra.append(sentence)
-        said.append(terms)
+        extra.append(quote)
+        said.append(news)
         if len(extra) == limit:
             break
-    return extra
+    return [quote.checked() for quote in _in_reading_order(extra)]
 
 
 def drop_non_answers(sentences: list[CheckedSentence]) -> list[CheckedSentence]:
@@ -80,6 +105,7 @@ def drop_non_answers(sentences: list[CheckedSentence]) -> list[CheckedSentence]:
 
 
 def only_repeats_the_question(question: str, sentences: list[CheckedSentence]) -> bool:
-    """True when no sentence says anything the question did not already say."""
-    question_terms = content_terms(question)
-    return all(content_terms(s.text) <= question_terms for s in sentences)
+    """True when no sentence says anything the question did not already say (words
+    compared by their first four letters, so that "wants" repeats "want")."""
+    asked = {term[:4] for term in content_terms(question)}
+    return all({term[:4] for term in content_terms(s.text)} <= asked for s in sentences)

@@ -71,6 +71,7 @@ def build_model_card(settings: Settings, *, latest_report: Path | None = None) -
                 settings.refusal_min_similarity_other_language
             ),
             "citation_support_threshold": settings.citation_support_threshold,
+            "citation_cross_language_threshold": settings.citation_cross_language_threshold,
             "history_turns": settings.history_turns,
             "answer_cache": settings.answer_cache,
         },

@@ -159,6 +159,26 @@ def redact(text: str) -> Redaction:
     return Redaction("".join(parts), findings)
 
 
+_PLACEHOLDER = "|".join(re.escape(p) for p in PLACEHOLDERS.values())
+_LABELLED_PLACEHOLDER = re.compile(
+    rf"(?:\b(?:BSN|IBAN|tel\.?|e-mail)[:\s]*)?(?:{_PLACEHOLDER})", re.I
+)
+_BRACKETED_PLACEHOLDERS = re.compile(rf"\((?:[^()]*?(?:{_PLACEHOLDER}))+[^()]*\)")
+_INTRODUCTION = re.compile(
+    rf"\b(?:mijn naam is|ik ben|ik heet|my name is)\s+(?:{_PLACEHOLDER})[^.?!]*[.?!,]?\s*", re.I
+)
+
+
+def search_text(redacted: str) -> str:
+    """A redacted question as a search query: without the placeholders, the brackets
+    around them and a self-introduction, which only pull in unrelated passages."""
+    text = _INTRODUCTION.sub(" ", redacted)
+    text = _BRACKETED_PLACEHOLDERS.sub(" ", text)
+    text = _LABELLED_PLACEHOLDER.sub(" ", text)
+    text = re.sub(r"\s+([,.?!])", r"\1", text)
+    return re.sub(r"\s{2,}", " ", text).strip(" ,") or redacted
+
+
 def _matches(pattern: re.Pattern, text: str, kind: str, group: int = 0) -> list[Finding]:
     return [
         Finding(kind, m.start(group), m.end(group), m.group(group)) for m in pattern.finditer(text)
