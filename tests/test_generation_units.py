@@ -163,6 +163,20 @@ def test_a_long_list_item_is_quoted_alone_a_short_one_never() -> None:
     ]
 
 
+def test_source_lines_and_references_are_not_quoted() -> None:
+    text = (
+        "Bron: VNG Realisatie – Open Source Chatbots\n"
+        "- VNG Realisatie – Open Source Chatbots (2025)\n"
+        "Een chatbot vraagt na elk antwoord om feedback van de inwoner"
+    )
+    quotes = extractive_answer([passage(1, text, question="Open Source Chatbots feedback")], 3)
+    assert [q.text for q in quotes] == [
+        "Een chatbot vraagt na elk antwoord om feedback van de inwoner"
+    ]
+    rendered, _ = render_answer(quotes + quotes, [passage(1, text)], "[?]")
+    assert rendered.count("inwoner [1].") == 2  # a quote without a full stop gets one
+
+
 def test_the_best_sentences_of_all_hits_fit_the_character_and_token_budget() -> None:
     filler = " ".join(f"Zin {i} over iets anders dan de vraag." for i in range(40))
     hits = [

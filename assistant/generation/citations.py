@@ -94,8 +94,10 @@ def render_answer(
 
 
 def _attach(text: str, markers: str) -> str:
-    """Put markers before the closing punctuation: "Zo is het [1]."."""
+    """Put markers before the closing punctuation: "Zo is het [1]."; a sentence without
+    one (a quoted heading or list line) gets a full stop, so that sentences do not run
+    into each other."""
     match = re.search(r"[.!?:;]+$", text)
     if match:
         return f"{text[: match.start()]} {markers}{match.group()}"
-    return f"{text} {markers}"
+    return f"{text} {markers}."

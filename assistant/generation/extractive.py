@@ -6,6 +6,7 @@ the answer is not there although the passages hold it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from assistant.generation.citations import CheckedSentence
@@ -54,7 +55,7 @@ def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
     for an intro without them); none for a question the document asks on its own or a
     short item, which needs its intro."""
     text = LIST_ITEM.sub("", sentences[index].text).strip()
-    if is_short_item(sentences[index].text):
+    if is_short_item(sentences[index].text) or not _reads_as_a_sentence(text):
         return ""
     if is_list_intro(sentences, index):
         items = [
@@ -63,6 +64,19 @@ def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
         ]
         return f"{text} {'; '.join(items)}." if items else ""
     return "" if text.endswith("?") else text
+
+
+_ATTRIBUTION = re.compile(r"^(bron|bronnen|source|sources)\b", re.IGNORECASE)
+_LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zà-ÿ][\w'-]*")
+MIN_LOWERCASE_WORDS = 2
+
+
+def _reads_as_a_sentence(text: str) -> bool:
+    """Not a source line ("Bron: VNG Realisatie – Open Source Chatbots") or a title or
+    reference in capitals ("VNG Realisatie – Open Source Chatbots (2025)")."""
+    if _ATTRIBUTION.match(text):
+        return False
+    return len(_LOWERCASE_WORD.findall(text)) >= MIN_LOWERCASE_WORDS
 
 
 def missing_evidence(
