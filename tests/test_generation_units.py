@@ -150,31 +150,42 @@ def test_a_question_followed_by_short_items_is_quoted_with_them() -> None:
     assert "menselijk overzicht" not in passage_.text  # a long item ends the sub-list
 
 
-def test_a_long_list_item_is_quoted_alone_a_short_one_never() -> None:
-    text = (
-        "Stappenplan: van idee tot livegang\n"
-        "- Stel governance en monitoring in – Richt een beheerteam in voor toezicht.\n"
-        "- Governance"
-    )
-    quotes = extractive_answer([passage(1, text, question="Hoe richt je governance in?")], 3)
-    assert [q.text for q in quotes] == [
-        "Stappenplan: van idee tot livegang",
-        "Stel governance en monitoring in – Richt een beheerteam in voor toezicht.",
-    ]
+CHATBOT_SOURCES = (
+    "Bron: VNG Realisatie – Open Source Chatbots\n"
+    "- VNG Realisatie – Open Source Chatbots (2025)\n"
+    "Een chatbot vraagt na elk antwoord om feedback van de inwoner"
+)
 
 
-def test_source_lines_and_references_are_not_quoted() -> None:
-    text = (
-        "Bron: VNG Realisatie – Open Source Chatbots\n"
-        "- VNG Realisatie – Open Source Chatbots (2025)\n"
-        "Een chatbot vraagt na elk antwoord om feedback van de inwoner"
-    )
-    quotes = extractive_answer([passage(1, text, question="Open Source Chatbots feedback")], 3)
-    assert [q.text for q in quotes] == [
-        "Een chatbot vraagt na elk antwoord om feedback van de inwoner"
-    ]
-    rendered, _ = render_answer(quotes + quotes, [passage(1, text)], "[?]")
-    assert rendered.count("inwoner [1].") == 2  # a quote without a full stop gets one
+@pytest.mark.parametrize(
+    ("text", "question", "quoted"),
+    [
+        (  # a long list item is quoted on its own, a short one never
+            "Stappenplan: van idee tot livegang\n"
+            "- Stel governance en monitoring in – Richt een beheerteam in voor toezicht.\n"
+            "- Governance",
+            "Hoe richt je governance in?",
+            [
+                "Stappenplan: van idee tot livegang",
+                "Stel governance en monitoring in – Richt een beheerteam in voor toezicht.",
+            ],
+        ),
+        (  # neither a source line nor a reference in capitals
+            CHATBOT_SOURCES,
+            "Open Source Chatbots feedback",
+            ["Een chatbot vraagt na elk antwoord om feedback van de inwoner"],
+        ),
+    ],
+)
+def test_what_is_quoted(text: str, question: str, quoted: list[str]) -> None:
+    quotes = extractive_answer([passage(1, text, question=question)], 3)
+    assert [q.text for q in quotes] == quoted
+
+
+def test_a_quote_without_a_full_stop_gets_one() -> None:
+    quotes = extractive_answer([passage(1, CHATBOT_SOURCES, question="feedback")], 1)
+    rendered, _ = render_answer(quotes + quotes, [passage(1, CHATBOT_SOURCES)], "[?]")
+    assert rendered.count("inwoner [1].") == 2
 
 
 def test_the_best_sentences_of_all_hits_fit_the_character_and_token_budget() -> None:

@@ -17,7 +17,7 @@ from assistant.llm.gate import GenerationGate, ModelBusy
 from assistant.security.api_keys import KeyStore, UnknownKey
 from assistant.security.injection import clean_question, neutralise, screen
 from assistant.security.leaks import PromptLeakCheck
-from assistant.security.pii import find_personal_data, redact, search_text
+from assistant.security.pii import find_personal_data, redact, without_placeholders
 from assistant.security.question_screen import screen_question
 from assistant.security.rate_limits import RateLimited, RateLimits
 from assistant.settings import Settings
@@ -62,19 +62,19 @@ def test_redaction_keeps_the_question_and_drops_the_data() -> None:
     assert redact(ai_act).text == ai_act
 
 
-def test_search_text_leaves_out_the_placeholders_and_the_introduction() -> None:
+def test_without_placeholders_leaves_out_the_placeholders_and_the_introduction() -> None:
     """Retrieval for a question with personal data searches for the question only: the
     placeholders pulled in passages about names and numbers (golden g095, g097)."""
     introduced = redact("Mijn naam is Fatima El Amrani (BSN 111222333). Wat is een DPIA?").text
-    assert search_text(introduced) == "Wat is een DPIA?"
+    assert without_placeholders(introduced) == "Wat is een DPIA?"
     bracketed = redact(
         "Inwoner K. Bakker (Dorpsstraat 12, 1234 AB Ergenshuizen, IBAN NL91ABNA0417164300) "
         "vraagt waarom de chatbot om feedback vraagt."
     ).text
     assert "[IBAN]" in bracketed
-    assert search_text(bracketed) == "Inwoner vraagt waarom de chatbot om feedback vraagt."
-    assert search_text("Wat is een DPIA?") == "Wat is een DPIA?"
-    assert search_text("[NAAM]") == "[NAAM]"  # nothing else left: the text as it was
+    assert without_placeholders(bracketed) == "Inwoner vraagt waarom de chatbot om feedback vraagt."
+    assert without_placeholders("Wat is een DPIA?") == "Wat is een DPIA?"
+    assert without_placeholders("[NAAM]") == "[NAAM]"  # nothing else left: the text as it was
 
 
 def test_screen_question_redacts_before_removing_attacks() -> None:

@@ -54,7 +54,7 @@ from assistant.retrieval.hits import SearchHit
 from assistant.retrieval.library import Library
 from assistant.security.injection import neutralise, screen
 from assistant.security.leaks import PromptLeakCheck
-from assistant.security.pii import KIND_LABELS, search_text
+from assistant.security.pii import KIND_LABELS, without_placeholders
 from assistant.security.question_screen import ScreenedQuestion, screen_question
 from assistant.settings import Settings
 
@@ -193,7 +193,7 @@ class AnswerService:
         # the small model's rewrite often loses what "daarbij" pointed at: retrieval and
         # sentence scoring also read the previous question, which names the topic; the
         # placeholders of redacted personal data would only pull in unrelated passages
-        search_query = search_text(_with_topic(standalone, history))
+        search_query = without_placeholders(_with_topic(standalone, history))
         model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
         corpus_version = self._search.corpus_version(scope)
@@ -383,6 +383,7 @@ class AnswerService:
             draft.refusal_reason = "prompt_leak"  # never show the instructions
             return
         model_refused = any(_MODEL_SAYS_NOT_FOUND.search(s.text) for s in checked)
+        quotes_fit = language == "nl"  # quotes are Dutch: none added to another language
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
             evidence = extractive_answer(draft.passages)
@@ -390,9 +391,8 @@ class AnswerService:
                 draft.sentences, draft.fallback = evidence, "extractive"
             else:
                 draft.refusal_reason = "model_found_nothing"
-        elif language == "nl" and only_repeats_the_question(question, checked):
+        elif quotes_fit and only_repeats_the_question(question, checked):
             # "Ja, dat wordt ontwikkeld [1]." : add the passage's own words as evidence
-            # (Dutch quotes: not to an answer in another language)
             known = {s.text for s in checked}
             evidence = extractive_answer(draft.passages)
             extra = [s for s in evidence if s.text not in known][:2]
@@ -400,8 +400,7 @@ class AnswerService:
             draft.fallback = "extractive-supplement" if extra else None
         else:
             draft.sentences = checked
-            # quotes are Dutch: an answer in another language gets none added
-            limit = self._settings.answer_evidence_sentences if language == "nl" else 0
+            limit = self._settings.answer_evidence_sentences if quotes_fit else 0
             extra = missing_evidence(draft.passages, checked, search_query, limit)
             if extra:
                 draft.sentences = checked + extra

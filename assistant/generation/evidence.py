@@ -109,10 +109,8 @@ class EvidenceRanker:
     def _similarities(self, question: str, texts: list[str]) -> list[float]:
         if self._embeddings is None or not texts:
             return [0.0] * len(texts)
-        query = np.asarray(self._embeddings.embed_query(question), dtype=np.float32)
-        vectors = self._vectors_of(texts)
-        norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
-        return list(vectors @ query / np.where(norms == 0, 1.0, norms))
+        query = _unit(np.asarray([self._embeddings.embed_query(question)], dtype=np.float32))
+        return list(_unit(self._vectors_of(texts)) @ query[0])
 
     def _vectors_of(self, texts: list[str]) -> np.ndarray:
         """Sentence vectors, embedded once: the same chunks come back for many questions."""

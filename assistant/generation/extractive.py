@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.generation.citations import CheckedSentence
-from assistant.generation.context import Passage, is_list_intro, is_short_item, list_items_after
+from assistant.generation.context import Passage, is_short_item, list_items_after
 from assistant.generation.evidence import Sentence
 from assistant.generation.sentences import LIST_ITEM, content_terms, overlap
 
@@ -51,19 +51,19 @@ def _in_reading_order(quotes: list[_Quote]) -> list[_Quote]:
 
 
 def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
-    """A sentence as a quote, without a list bullet: a list intro with its items (none
-    for an intro without them); none for a question the document asks on its own or a
-    short item, which needs its intro."""
+    """A sentence as a quote, without a list bullet: a list intro with its items; none
+    for an intro without them ("Denk aan:"), for a question the document asks on its own
+    or for a short item, which needs its intro."""
     text = LIST_ITEM.sub("", sentences[index].text).strip()
     if is_short_item(sentences[index].text) or not _reads_as_a_sentence(text):
         return ""
-    if is_list_intro(sentences, index):
-        items = [
-            LIST_ITEM.sub("", sentences[p].text).strip().rstrip(";,.")
-            for p in list_items_after(sentences, index)
-        ]
-        return f"{text} {'; '.join(items)}." if items else ""
-    return "" if text.endswith("?") else text
+    items = [
+        LIST_ITEM.sub("", sentences[p].text).strip().rstrip(";,.")
+        for p in list_items_after(sentences, index)
+    ]
+    if items:
+        return f"{text} {'; '.join(items)}."
+    return "" if text.endswith((":", "?")) else text
 
 
 _ATTRIBUTION = re.compile(r"^(bron|bronnen|source|sources)\b", re.IGNORECASE)

@@ -169,7 +169,7 @@ _INTRODUCTION = re.compile(
 )
 
 
-def search_text(redacted: str) -> str:
+def without_placeholders(redacted: str) -> str:
     """A redacted question as a search query: without the placeholders, the brackets
     around them and a self-introduction, which only pull in unrelated passages."""
     text = _INTRODUCTION.sub(" ", redacted)
