@@ -55,7 +55,7 @@ def keyed(ingested: Settings, tmp_path_factory) -> Iterator[tuple[str, dict[str,
         timeout=120,
         check=True,
     ).stdout
-    assert listed.count("active") == 3 and keys["beheer"].split("_")[2] not in listed
+    assert listed.count("active") == 3 and keys["beheer"].split("_", 2)[2] not in listed
     old_id = keys["oud"].split("_")[1]
     subprocess.run(
         [sys.executable, "-m", "assistant.cli", "keys", "revoke", old_id],
