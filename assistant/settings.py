@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         "the model's answer left out.",
     )
     refusal_min_similarity: float = Field(
-        0.845,
+        0.84,
         ge=0.0,
         le=1.0,
         description="Below this top cosine similarity a Dutch question is refused unasked.",

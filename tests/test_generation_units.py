@@ -175,11 +175,39 @@ CHATBOT_SOURCES = (
             "Open Source Chatbots feedback",
             ["Een chatbot vraagt na elk antwoord om feedback van de inwoner"],
         ),
+        (  # a sentence with the examples after its "Denk aan:" line (golden g014)
+            "- Multidisciplinair team: Samenwerking met experts zorgt dat alle onderwerpen "
+            "worden meegenomen. Denk aan:\ninnovatieteam, bedrijfsarchitect, ethisch expert.",
+            "Welke disciplines zitten in een multidisciplinair team?",
+            [
+                "Multidisciplinair team: Samenwerking met experts zorgt dat alle onderwerpen "
+                "worden meegenomen. Denk aan: innovatieteam, bedrijfsarchitect, ethisch expert."
+            ],
+        ),
+        (  # a question the text states is quoted, one it asks is not (golden g012)
+            "Een centrale vraag is: wie mag welke data wanneer inzien?\nWie mag de data inzien?",
+            "Wie mag welke data inzien?",
+            ["Een centrale vraag is: wie mag welke data wanneer inzien?"],
+        ),
     ],
 )
 def test_what_is_quoted(text: str, question: str, quoted: list[str]) -> None:
     quotes = extractive_answer([passage(1, text, question=question)], 3)
     assert [q.text for q in quotes] == quoted
+
+
+def test_a_source_line_or_reference_ranks_below_what_it_supports() -> None:
+    [ranked] = LEXICAL.rank(
+        "Wat zegt VNG Realisatie over feedback bij Open Source Chatbots?",
+        [SearchHit("c0", "d", "T", "S", None, 0, CHATBOT_SOURCES, 1.0)],
+    )
+    best = max(ranked.sentences, key=lambda s: s.score)
+    assert best.text.startswith("Een chatbot vraagt")
+    unpenalised = EvidenceRanker(None, reference_penalty=0.0).rank(
+        "Wat zegt VNG Realisatie over feedback bij Open Source Chatbots?",
+        [SearchHit("c0", "d", "T", "S", None, 0, CHATBOT_SOURCES, 1.0)],
+    )[0]
+    assert max(unpenalised.sentences, key=lambda s: s.score).text.startswith("Bron:")
 
 
 def test_a_quote_without_a_full_stop_gets_one() -> None:
@@ -282,3 +310,31 @@ def test_an_answer_that_repeats_the_question_has_not_said_the_evidence() -> None
     parrot = CheckedSentence("Alle negen door de VNG benaderde gemeenten deden mee.", [1])
     extra = missing_evidence(passages, [parrot], question, limit=2)
     assert [s.text for s in extra] == [evidence, "Vier gemeenten hebben toegezegd."]
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "kept"),
+    [
+        (  # a restated false premise (golden g080) would borrow the passage's citation
+            "Algoritmen die buiten de AI act-definitie van AI vallen, hoeven gemeenten toch "
+            "niet mee te nemen in hun governance?",
+            "Algoritmen die buiten de AI act-definitie van AI vallen, hoeven gemeenten toch "
+            "niet mee te nemen in hun governance.",
+            False,
+        ),
+        (  # one word beyond the question is the answer
+            "Welk low-code platform wordt genoemd om zelf AI-agents te maken?",
+            "Het low-code platform genoemd om zelf AI-agents te maken is N8N.",
+            True,
+        ),
+        ("Waarom organiseert de VNG AI collectief?", "De VNG organiseert AI collectief.", False),
+    ],
+)
+def test_a_sentence_that_only_repeats_the_question_is_dropped(
+    question: str, sentence: str, kept: bool
+) -> None:
+    from assistant.generation.citations import CheckedSentence
+    from assistant.generation.extractive import without_restatements
+
+    remaining = without_restatements(question, [CheckedSentence(sentence, [1])])
+    assert (remaining == [CheckedSentence(sentence, [1])]) is kept

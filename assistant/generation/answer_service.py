@@ -37,7 +37,7 @@ from assistant.generation.extractive import (
     drop_non_answers,
     extractive_answer,
     missing_evidence,
-    only_repeats_the_question,
+    without_restatements,
 )
 from assistant.generation.language import detect_language
 from assistant.generation.prompts import PromptSet, load_prompts
@@ -61,6 +61,7 @@ from assistant.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
+ANSWER_CODE_VERSION = 2  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
     r"\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
@@ -376,14 +377,17 @@ class AnswerService:
                 if chat.backend == "ollama":
                     self._llm.mark_ollama_down()
                 raise LLMUnavailable(str(exc)) from exc
-        checked = drop_non_answers(
-            self._checked(parse_partial(raw), draft.passages, question, language)
-        )
+        checked = self._checked(parse_partial(raw), draft.passages, question, language)
         if any(self._leak_check.leaks(s.text) for s in checked):
             draft.refusal_reason = "prompt_leak"  # never show the instructions
             return
+        checked = drop_non_answers(checked)
         model_refused = any(_MODEL_SAYS_NOT_FOUND.search(s.text) for s in checked)
         quotes_fit = language == "nl"  # quotes are Dutch: none added to another language
+        if quotes_fit:
+            # the passages' own words answer instead; in another language a restated
+            # yes/no question is the answer, checked by meaning in _checked
+            checked = without_restatements(question, checked)
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
             evidence = extractive_answer(draft.passages)
@@ -391,13 +395,6 @@ class AnswerService:
                 draft.sentences, draft.fallback = evidence, "extractive"
             else:
                 draft.refusal_reason = "model_found_nothing"
-        elif quotes_fit and only_repeats_the_question(question, checked):
-            # "Ja, dat wordt ontwikkeld [1]." : add the passage's own words as evidence
-            known = {s.text for s in checked}
-            evidence = extractive_answer(draft.passages)
-            extra = [s for s in evidence if s.text not in known][:2]
-            draft.sentences = checked + extra
-            draft.fallback = "extractive-supplement" if extra else None
         else:
             draft.sentences = checked
             limit = self._settings.answer_evidence_sentences if quotes_fit else 0
@@ -477,10 +474,11 @@ class AnswerService:
 
     @property
     def _answer_settings_id(self) -> str:
-        """The settings that shape an answer, so that changing one invalidates the cache."""
+        """The code version and settings that shape an answer, so that changing one
+        invalidates the cache."""
         s = self._settings
         return (
-            f"p{s.answer_passages}x{s.answer_context_chars}e{s.answer_evidence_sentences}"
+            f"v{ANSWER_CODE_VERSION}p{s.answer_passages}x{s.answer_context_chars}e{s.answer_evidence_sentences}"
             f"c{s.citation_support_threshold}x{s.citation_cross_language_threshold}"
             f"t{s.llm_max_answer_tokens}"
         )

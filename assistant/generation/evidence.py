@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.generation.sentences import content_terms, source_sentences
+from assistant.generation.sentences import content_terms, is_reference, source_sentences
 from assistant.retrieval.hits import SearchHit
 
 
@@ -44,8 +44,10 @@ class EvidenceRanker:
 
     score = cosine(question, sentence) + ``word_weight`` x the question's words found in
     the sentence, each weighted by how rare it is among the candidate sentences
-    - ``rank_penalty`` x the chunk's rank; then + ``neighbour_weight`` x the better of
-    its neighbours' scores, since an answer often runs over two lines. The weights were
+    - ``rank_penalty`` x the chunk's rank - ``reference_penalty`` for a source line or
+    an item of a reference list, which shares the question's names ("VNG") but says
+    nothing; then + ``neighbour_weight`` x the better of its neighbours' scores, since
+    an answer often runs over two lines. The weights were
     chosen on the golden set (key facts in the two best sentences .34 -> .41).
     """
 
@@ -55,12 +57,14 @@ class EvidenceRanker:
         word_weight: float = 0.3,
         rank_penalty: float = 0.02,
         neighbour_weight: float = 0.2,
+        reference_penalty: float = 0.1,
         cache_size: int = 20_000,
     ) -> None:
         self._embeddings = embeddings
         self._word_weight = word_weight
         self._rank_penalty = rank_penalty
         self._neighbour_weight = neighbour_weight
+        self._reference_penalty = reference_penalty
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -77,6 +81,7 @@ class EvidenceRanker:
                 semantic[offset + i]
                 + self._word_weight * words[offset + i]
                 - self._rank_penalty * rank
+                - self._reference_penalty * is_reference(sentences[i])
                 for i in range(len(sentences))
             ]
             scored = []

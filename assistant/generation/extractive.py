@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from assistant.generation.citations import CheckedSentence
 from assistant.generation.context import Passage, is_short_item, list_items_after
 from assistant.generation.evidence import Sentence
-from assistant.generation.sentences import LIST_ITEM, content_terms, overlap
+from assistant.generation.sentences import (
+    ELABORATION,
+    LIST_ITEM,
+    content_terms,
+    overlap,
+    reads_as_a_sentence,
+)
 
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 400
@@ -51,32 +57,37 @@ def _in_reading_order(quotes: list[_Quote]) -> list[_Quote]:
 
 
 def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
-    """A sentence as a quote, without a list bullet: a list intro with its items; none
+    """A sentence as a quote, without a list bullet: a list intro with its items, a
+    sentence with the examples that follow it ("Denk aan: innovatieteam, jurist"); none
     for an intro without them ("Denk aan:"), for a question the document asks on its own
-    or for a short item, which needs its intro."""
+    (but "Een centrale vraag is: wie mag welke data inzien?" states one) or for a short
+    item, which needs its intro."""
     text = LIST_ITEM.sub("", sentences[index].text).strip()
-    if is_short_item(sentences[index].text) or not _reads_as_a_sentence(text):
+    if is_short_item(sentences[index].text) or not reads_as_a_sentence(text):
         return ""
+    if ELABORATION.match(text) and _follows_directly(sentences, index - 1):
+        return ""  # quoted with the sentence it gives examples of
     items = [
         LIST_ITEM.sub("", sentences[p].text).strip().rstrip(";,.")
         for p in list_items_after(sentences, index)
     ]
     if items:
         return f"{text} {'; '.join(items)}."
-    return "" if text.endswith((":", "?")) else text
+    if text.endswith(":") or (text.endswith("?") and not _REPORTED_QUESTION.search(text)):
+        return ""
+    if _follows_directly(sentences, index) and ELABORATION.match(sentences[index + 1].text):
+        return f"{text} {sentences[index + 1].text}"
+    return text
 
 
-_ATTRIBUTION = re.compile(r"^(bron|bronnen|source|sources)\b", re.IGNORECASE)
-_LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zà-ÿ][\w'-]*")
-MIN_LOWERCASE_WORDS = 2
+_REPORTED_QUESTION = re.compile(r"\b(is|zijn|luidt|luiden|was|are)\s*:\s*\S", re.IGNORECASE)
 
 
-def _reads_as_a_sentence(text: str) -> bool:
-    """Not a source line ("Bron: VNG Realisatie – Open Source Chatbots") or a title or
-    reference in capitals ("VNG Realisatie – Open Source Chatbots (2025)")."""
-    if _ATTRIBUTION.match(text):
-        return False
-    return len(_LOWERCASE_WORD.findall(text)) >= MIN_LOWERCASE_WORDS
+def _follows_directly(sentences: tuple[Sentence, ...], index: int) -> bool:
+    """True when the sentence after ``index`` is also the next one in the source."""
+    return 0 <= index < len(sentences) - 1 and (
+        sentences[index + 1].position == sentences[index].position + 1
+    )
 
 
 def missing_evidence(
@@ -118,8 +129,15 @@ def drop_non_answers(sentences: list[CheckedSentence]) -> list[CheckedSentence]:
     return kept
 
 
-def only_repeats_the_question(question: str, sentences: list[CheckedSentence]) -> bool:
-    """True when no sentence says anything the question did not already say (words
-    compared by their first four letters, so that "wants" repeats "want")."""
-    asked = {term[:4] for term in content_terms(question)}
-    return all({term[:4] for term in content_terms(s.text)} <= asked for s in sentences)
+def without_restatements(question: str, sentences: list[CheckedSentence]) -> list[CheckedSentence]:
+    """Remove sentences that only repeat the question (words compared by their first four
+    letters, so that "organises" repeats "organise"). A passage cannot support what the
+    question itself put in, and a restated false premise ("... hoeven gemeenten toch niet
+    mee te nemen [1]." for "... hoeven gemeenten toch niet mee te nemen?") would carry a
+    citation for the opposite of what the passage says."""
+    asked = _stems(question)
+    return [s for s in sentences if not _stems(s.text) <= asked]
+
+
+def _stems(text: str) -> set[str]:
+    return {term[:4] for term in content_terms(text)}

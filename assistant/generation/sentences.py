@@ -20,13 +20,19 @@ _ABBREVIATION = re.compile(
 )
 _WHOLE_LINE = re.compile(r"[.!?:;]$")
 LIST_ITEM = re.compile(r"^(?:[-•*]|\d{1,2}[.)])\s")
+ELABORATION = re.compile(
+    r"(denk aan|bijvoorbeeld|zoals|onder andere|te weten|namelijk|for example|such as)"
+    r"\b[^:.]{0,20}:\s*\S",
+    re.IGNORECASE,
+)  # "Denk aan: innovatieteam, jurist": the examples of the sentence before it
 _RUNS_ON = re.compile(r"[,(/&-]$|\b(en|of|de|het|een|van|voor|met|in|op|die|dat|te|zoals)$", re.I)
 
 
 def source_sentences(text: str) -> list[str]:
     """Sentences of a source passage. Lines broken by the layout of a PDF or slide are
-    joined first ("een low-code platform" / "(e.g. N8N)"), abbreviations do not end a
-    sentence, and list items stay items of their own."""
+    joined first ("een low-code platform" / "(e.g. N8N)"), as is a colon with the
+    lowercase line it announces ("Denk aan:" / "innovatieteam, bedrijfsarchitect");
+    abbreviations do not end a sentence, and list items stay items of their own."""
     lines: list[str] = []
     for raw in text.split("\n"):
         line = raw.strip()
@@ -36,10 +42,10 @@ def source_sentences(text: str) -> list[str]:
             continue
         previous = lines[-1] if lines else ""
         continues = line[0].islower() or line[0] in "(&" or _RUNS_ON.search(previous)
+        announced = previous.endswith(":") and line[0].islower()
         if (
             previous
-            and continues
-            and not _WHOLE_LINE.search(previous)
+            and (announced or (continues and not _WHOLE_LINE.search(previous)))
             and not LIST_ITEM.match(line)
         ):
             lines[-1] = f"{previous} {line}"
@@ -55,6 +61,28 @@ def source_sentences(text: str) -> list[str]:
                 pieces.append(piece)
         sentences.extend(pieces)
     return sentences
+
+
+_ATTRIBUTION = re.compile(r"^(bron|bronnen|source|sources)\b", re.IGNORECASE)
+_LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zà-ÿ][\w'-]*")
+MIN_LOWERCASE_WORDS = 2
+
+
+def reads_as_a_sentence(text: str) -> bool:
+    """Not a source line ("Bron: VNG Realisatie – Open Source Chatbots") or a title or
+    reference in capitals ("VNG Realisatie – Open Source Chatbots (2025)")."""
+    text = LIST_ITEM.sub("", text).strip()
+    if _ATTRIBUTION.match(text):
+        return False
+    return len(_LOWERCASE_WORD.findall(text)) >= MIN_LOWERCASE_WORDS
+
+
+def is_reference(text: str) -> bool:
+    """A source line or an item of a reference list ("- VNG – Het algoritmeregister
+    (2025)"): it names where something is written, it does not say it."""
+    return bool(_ATTRIBUTION.match(text)) or (
+        bool(LIST_ITEM.match(text)) and not reads_as_a_sentence(text)
+    )
 
 
 @cache
