@@ -68,6 +68,29 @@ def test_an_unsupported_claim_is_marked_and_a_bare_marker_dropped() -> None:
     assert text.endswith("[?].") and citations == []
 
 
+PILLARS = passage(3, "Een manier om hiernaar te kijken is: twee pijlers, houding en governance.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "supported"),
+    [  # golden g083: the Dutch term the English answer carries over is its fact
+        ("The two pillars of algorithmic governance are houding and governance.", True),
+        ("The two pillars of algorithmic governance are trust and speed.", False),
+        # "as" and "to" are not facts, although the Dutch analysis keeps them
+        ("Algorithmic governance has two pillars, as to the governance.", False),
+    ],
+)
+def test_an_english_sentence_is_supported_by_what_it_adds_to_the_question(
+    sentence: str, supported: bool
+) -> None:
+    from assistant.generation.sentences import word_stems
+
+    asked = word_stems("What are the two pillars of algorithmic governance?")
+    draft = [DraftSentence(sentence, [3])]
+    assert verify_citations(draft, [PILLARS], 0.5, asked=asked)[0].supported is supported
+    assert not verify_citations(draft, [PILLARS], 0.5)[0].supported  # words alone: no
+
+
 def test_render_renumbers_by_first_use() -> None:
     checked = verify_citations(
         [

@@ -41,6 +41,7 @@ from assistant.generation.extractive import (
 )
 from assistant.generation.language import detect_language
 from assistant.generation.prompts import PromptSet, load_prompts
+from assistant.generation.sentences import word_stems
 from assistant.generation.structured import (
     ANSWER_SCHEMA,
     DraftSentence,
@@ -61,7 +62,7 @@ from assistant.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
-ANSWER_CODE_VERSION = 2  # raise when a code change changes answers: cached ones are not replayed
+ANSWER_CODE_VERSION = 3  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
     r"\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
@@ -412,11 +413,13 @@ class AnswerService:
     ) -> list[CheckedSentence]:
         """The model's sentences with verified citations. An answer in another language
         than the (Dutch) documents is also compared by meaning, since a translation
-        shares few words with its source. For an open question (why, what, ...) a
+        shares few words with its source, and by the words it adds to the question
+        (the names and Dutch terms it carries over). For an open question (why, what, ...) a
         sentence closer to the question than to any passage only repeats it ("Why does
         the VNG want X?" / "The VNG wants X."); for a yes/no question that is the answer."""
-        similarity = None
+        similarity, asked = None, None
         if language != "nl" and drafted:
+            asked = word_stems(question)
             groups = {p.n: [s.text for s in p.sentences] + [p.text] for p in passages}
             best = self._evidence.best_similarities(
                 [d.text for d in drafted], groups | {QUESTION_GROUP: [question]}
@@ -437,6 +440,7 @@ class AnswerService:
             settings.citation_support_threshold,
             similarity,
             settings.citation_cross_language_threshold,
+            asked,
         )
 
     def _without_planted_instructions(

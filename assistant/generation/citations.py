@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.generation.context import Passage
-from assistant.generation.sentences import content_terms, overlap
+from assistant.generation.sentences import ENGLISH_STOPWORDS, content_terms, overlap, word_stems
 from assistant.generation.structured import DraftSentence
 
 _NO_CONTENT = re.compile(r"^[\W\d_]*$|^(bron|bronnen|source|sources|referenties?)\W*$", re.I)
@@ -44,14 +44,20 @@ def verify_citations(
     threshold: float,
     similarity: list[dict[int, float]] | None = None,
     similarity_threshold: float = 1.0,
+    asked: set[str] | None = None,
 ) -> list[CheckedSentence]:
     """Keep supported numbers, correct wrong ones, mark unsupported sentences.
 
     Support is the share of a sentence's content words found in the passage, against
-    ``threshold``; with ``similarity`` (per sentence, passage number -> cosine, for an
-    answer in another language) a cosine of ``similarity_threshold`` also supports."""
+    ``threshold``. For an answer in another language than the passages, two more ways:
+    with ``similarity`` (per sentence, passage number -> cosine) a cosine of
+    ``similarity_threshold``; with ``asked`` (the question's ``word_stems``) the share
+    of the words a sentence adds to the question that the passage holds, since the
+    names, numbers and Dutch terms an English answer carries over are its facts ("the
+    two pillars are houding and governance")."""
     by_number = {p.n: p for p in passages}
     passage_terms = {p.n: content_terms(p.text + " " + p.hit.section) for p in passages}
+    passage_stems = {n: {term[:4] for term in terms} for n, terms in passage_terms.items()}
     checked: list[CheckedSentence] = []
     for index, sentence in enumerate(sentences):
         text = sentence.text.strip()
@@ -59,9 +65,12 @@ def verify_citations(
             continue  # "[1]" alone, "Bron:" leftovers
         terms = content_terms(text)
         lexical = {n: overlap(terms, passage_terms[n]) for n in by_number}
+        added = word_stems(text, ENGLISH_STOPWORDS) - asked if asked is not None else set()
         cosine = similarity[index] if similarity is not None else {}
         supports = {
-            n: lexical[n] >= threshold or cosine.get(n, 0.0) >= similarity_threshold
+            n: lexical[n] >= threshold
+            or overlap(added, passage_stems[n]) >= threshold
+            or cosine.get(n, 0.0) >= similarity_threshold
             for n in by_number
         }
         claimed = [n for n in dict.fromkeys(sentence.sources) if n in by_number]

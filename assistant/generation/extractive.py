@@ -18,6 +18,7 @@ from assistant.generation.sentences import (
     content_terms,
     overlap,
     reads_as_a_sentence,
+    word_stems,
 )
 
 MIN_SENTENCE_CHARS = 25
@@ -135,9 +136,5 @@ def without_restatements(question: str, sentences: list[CheckedSentence]) -> lis
     question itself put in, and a restated false premise ("... hoeven gemeenten toch niet
     mee te nemen [1]." for "... hoeven gemeenten toch niet mee te nemen?") would carry a
     citation for the opposite of what the passage says."""
-    asked = _stems(question)
-    return [s for s in sentences if not _stems(s.text) <= asked]
-
-
-def _stems(text: str) -> set[str]:
-    return {term[:4] for term in content_terms(text)}
+    asked = word_stems(question)
+    return [s for s in sentences if not word_stems(s.text) <= asked]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
 from assistant.retrieval.keyword import DutchAnalyzer
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-Ý\"'(\[])|\n+")
@@ -93,6 +95,16 @@ def _analyzer() -> DutchAnalyzer:
 def content_terms(text: str) -> set[str]:
     """Stemmed words without stopwords (the same analysis as keyword search)."""
     return set(_analyzer().terms(text))
+
+
+ENGLISH_STOPWORDS = frozenset(STOPWORDS_EN_PLUS)  # the Dutch analysis keeps "to", "as"
+
+
+def word_stems(text: str, ignore: frozenset[str] = frozenset()) -> set[str]:
+    """The first four letters of each content term not in ``ignore``: a coarser match
+    that also pairs the inflections the Dutch stemmer leaves apart ("protecting" /
+    "protect")."""
+    return {term[:4] for term in content_terms(text) if term not in ignore}
 
 
 def overlap(part: set[str], whole: set[str]) -> float:
