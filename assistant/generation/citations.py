@@ -3,7 +3,8 @@
 A sentence's claimed source must be a passage that was given and that supports the
 sentence: enough of the sentence's content words (stemmed) occur in the passage, or,
 for an answer in another language than the documents, its embedding is close enough
-to one of the passage's sentences.
+to one of the passage's sentences or the passage holds enough of the words it adds to
+the question.
 A wrong number is replaced by the passage that does support the sentence; a
 sentence no passage supports keeps no number and is marked as unsupported.
 """
