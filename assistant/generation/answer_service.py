@@ -482,7 +482,8 @@ class AnswerService:
         invalidates the cache."""
         s = self._settings
         return (
-            f"v{ANSWER_CODE_VERSION}p{s.answer_passages}x{s.answer_context_chars}e{s.answer_evidence_sentences}"
+            f"v{ANSWER_CODE_VERSION}"
+            f"p{s.answer_passages}x{s.answer_context_chars}e{s.answer_evidence_sentences}"
             f"c{s.citation_support_threshold}x{s.citation_cross_language_threshold}"
             f"t{s.llm_max_answer_tokens}"
         )

@@ -58,7 +58,11 @@ def verify_citations(
     two pillars are houding and governance")."""
     by_number = {p.n: p for p in passages}
     passage_terms = {p.n: content_terms(p.text + " " + p.hit.section) for p in passages}
-    passage_stems = {n: {term[:4] for term in terms} for n, terms in passage_terms.items()}
+    passage_stems = (  # only an answer in another language is checked on added words
+        {n: {term[:4] for term in terms} for n, terms in passage_terms.items()}
+        if asked is not None
+        else {}
+    )
     checked: list[CheckedSentence] = []
     for index, sentence in enumerate(sentences):
         text = sentence.text.strip()
@@ -70,7 +74,7 @@ def verify_citations(
         cosine = similarity[index] if similarity is not None else {}
         supports = {
             n: lexical[n] >= threshold
-            or overlap(added, passage_stems[n]) >= threshold
+            or overlap(added, passage_stems.get(n, set())) >= threshold
             or cosine.get(n, 0.0) >= similarity_threshold
             for n in by_number
         }
