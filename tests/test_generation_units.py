@@ -258,6 +258,49 @@ def test_the_best_sentences_of_all_hits_fit_the_character_and_token_budget() -> 
     assert len(every) == 3 and len(tight) == 1
 
 
+def test_a_good_sentence_whose_follower_does_not_fit_is_read_alone() -> None:
+    # golden g001: the answer's sentence was skipped because the long list item after it
+    # (its context) did not fit; smaller, weaker sentences took the budget instead
+    text = (
+        "De interviews bij de gemeenten waren digitaal.\n"
+        "Het onderzoek liep een jaar.\n"
+        "Daarna volgde een lange pauze in de zomer, met vakanties en ziekte.\n"
+        "Interviews gaven vier gemeenten een stem.\n"
+        "- " + "Een lange toelichting op het inkoopproces die niet meer in het budget past. " * 3
+    )
+    hit = SearchHit("c0", "d", "T", "S", None, 0, text, 1.0)
+    ranked = LEXICAL.rank("Bij hoeveel gemeenten waren er interviews?", [hit])
+    [passage_] = select_passages(ranked, 10_000, len, max_chars=130)
+    assert "vier gemeenten" in passage_.text
+    assert "lange toelichting" not in passage_.text
+
+
+def test_a_question_the_document_asks_ranks_below_a_statement() -> None:
+    # golden g049: a list of the document's own questions took the model's budget
+    text = (
+        "Hoe test ik de output van AI toepassingen?\n"
+        "Test de output van AI toepassingen met vooraf gedefinieerde testcases.\n"
+        "Wat is de kwaliteit van het model?\n- Accuraatheid\n- Transparantie"
+    )
+    question = "Hoe test ik de output van AI toepassingen?"
+    hits = [SearchHit("c0", "d", "T", "S", None, 0, text, 1.0)]
+    [ranked] = LEXICAL.rank(question, hits)
+    scores = {s.text: s.score for s in ranked.sentences}
+    assert max(scores, key=scores.__getitem__).startswith("Test de output")
+    # a question followed by its items is a list intro, not penalised
+    intro = "Wat is de kwaliteit van het model?"
+    [plain] = EvidenceRanker(None, question_penalty=0.0).rank(question, hits)
+    assert {s.text: s.score for s in plain.sentences}[intro] == scores[intro]
+    assert max(plain.sentences, key=lambda s: s.score).text == question
+
+
+def test_a_numbered_finding_is_quoted_but_not_a_bare_title() -> None:
+    # golden g063: "Succesfactor 1: Kennis over AI." is the fact asked for
+    text = "Succesfactor 1: Kennis over AI.\nKennis Over AI"
+    quotes = extractive_answer([passage(1, text, question="Welke succesfactoren?")], 3)
+    assert [q.text for q in quotes] == ["Succesfactor 1: Kennis over AI."]
+
+
 def test_a_sentence_broken_over_lines_is_read_whole() -> None:
     text = "Gevorderd\nMaak gebruik van een low-code platform\n(e.g. N8N)\n\nExpert\nZelf-lerend."
     ranked = LEXICAL.rank(

@@ -60,9 +60,14 @@ def select_passages(
             break
         sentences = by_rank[rank].sentences
         taken = chosen.setdefault(rank, set())
+        intro = is_list_intro(sentences, position)
+        limit = max_chars * (1.5 if intro else 1)
         wanted = [p for p in _with_context(sentences, position) if p not in taken]
         cost = sum(len(sentences[p].text) + 1 for p in wanted)
-        if used and used + cost > max_chars * (1.5 if is_list_intro(sentences, position) else 1):
+        if used and used + cost > limit and not intro and position not in taken:
+            # the sentence without its context, rather than not at all
+            wanted, cost = [position], len(sentences[position].text) + 1
+        if used and used + cost > limit:
             continue
         taken.update(wanted)
         used += cost

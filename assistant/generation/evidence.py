@@ -17,7 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.generation.sentences import content_terms, is_reference, source_sentences
+from assistant.generation.sentences import (
+    LIST_ITEM,
+    asks_a_question,
+    content_terms,
+    is_reference,
+    source_sentences,
+)
 from assistant.retrieval.hits import SearchHit
 
 
@@ -58,6 +64,7 @@ class EvidenceRanker:
         rank_penalty: float = 0.02,
         neighbour_weight: float = 0.2,
         reference_penalty: float = 0.1,
+        question_penalty: float = 0.1,
         cache_size: int = 20_000,
     ) -> None:
         self._embeddings = embeddings
@@ -65,6 +72,7 @@ class EvidenceRanker:
         self._rank_penalty = rank_penalty
         self._neighbour_weight = neighbour_weight
         self._reference_penalty = reference_penalty
+        self._question_penalty = question_penalty
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -82,6 +90,7 @@ class EvidenceRanker:
                 + self._word_weight * words[offset + i]
                 - self._rank_penalty * rank
                 - self._reference_penalty * is_reference(sentences[i])
+                - self._question_penalty * _unanswered_question(sentences, i)
                 for i in range(len(sentences))
             ]
             scored = []
@@ -136,6 +145,12 @@ class EvidenceRanker:
                 while len(self._vectors) > self._cache_size:
                     self._vectors.popitem(last=False)
         return np.vstack([known[t] for t in texts])
+
+
+def _unanswered_question(sentences: list[str], i: int) -> bool:
+    """A question the document asks without the list that answers it."""
+    answered = i + 1 < len(sentences) and LIST_ITEM.match(sentences[i + 1])
+    return asks_a_question(sentences[i]) and not answered
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

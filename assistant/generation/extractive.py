@@ -6,7 +6,6 @@ the answer is not there although the passages hold it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from assistant.generation.citations import CheckedSentence
@@ -15,6 +14,7 @@ from assistant.generation.evidence import Sentence
 from assistant.generation.sentences import (
     ELABORATION,
     LIST_ITEM,
+    asks_a_question,
     content_terms,
     overlap,
     reads_as_a_sentence,
@@ -74,14 +74,11 @@ def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
     ]
     if items:
         return f"{text} {'; '.join(items)}."
-    if text.endswith(":") or (text.endswith("?") and not _REPORTED_QUESTION.search(text)):
+    if text.endswith(":") or asks_a_question(text):
         return ""
     if _follows_directly(sentences, index) and ELABORATION.match(sentences[index + 1].text):
         return f"{text} {sentences[index + 1].text}"
     return text
-
-
-_REPORTED_QUESTION = re.compile(r"\b(is|zijn|luidt|luiden|was|are)\s*:\s*\S", re.IGNORECASE)
 
 
 def _follows_directly(sentences: tuple[Sentence, ...], index: int) -> bool:

@@ -70,12 +70,18 @@ _LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zà-ÿ][\w'-]*")
 MIN_LOWERCASE_WORDS = 2
 
 
+_NUMBERED_STATEMENT = re.compile(r"^\w+ \d{1,2}: \w.{3,}\.$")
+
+
 def reads_as_a_sentence(text: str) -> bool:
     """Not a source line ("Bron: VNG Realisatie – Open Source Chatbots") or a title or
-    reference in capitals ("VNG Realisatie – Open Source Chatbots (2025)")."""
+    reference in capitals ("VNG Realisatie – Open Source Chatbots (2025)"); a numbered
+    finding is one ("Succesfactor 1: Kennis over AI.")."""
     text = LIST_ITEM.sub("", text).strip()
     if _ATTRIBUTION.match(text):
         return False
+    if _NUMBERED_STATEMENT.match(text):
+        return True
     return len(_LOWERCASE_WORD.findall(text)) >= MIN_LOWERCASE_WORDS
 
 
@@ -85,6 +91,15 @@ def is_reference(text: str) -> bool:
     return bool(_ATTRIBUTION.match(text)) or (
         bool(LIST_ITEM.match(text)) and not reads_as_a_sentence(text)
     )
+
+
+_REPORTED_QUESTION = re.compile(r"\b(is|zijn|luidt|luiden|was|are)\s*:\s*\S", re.IGNORECASE)
+
+
+def asks_a_question(text: str) -> bool:
+    """A question the document asks ("Welke data gebruik ik?"), which answers nothing;
+    not one it states ("Een centrale vraag is: wie mag welke data inzien?")."""
+    return text.rstrip().endswith("?") and not _REPORTED_QUESTION.search(text)
 
 
 @cache
