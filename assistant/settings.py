@@ -131,6 +131,13 @@ class Settings(BaseSettings):
         description="Add up to this many of the passages' own best sentences (cited) that "
         "the model's answer left out.",
     )
+    answer_quote_sentences: int = Field(
+        4,
+        ge=1,
+        le=10,
+        description="When the model's answer is unusable, quote this many of the passages' "
+        "best sentences (cited) instead.",
+    )
     refusal_min_similarity: float = Field(
         0.84,
         ge=0.0,

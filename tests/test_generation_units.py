@@ -301,6 +301,36 @@ def test_a_numbered_finding_is_quoted_but_not_a_bare_title() -> None:
     assert [q.text for q in quotes] == ["Succesfactor 1: Kennis over AI."]
 
 
+LEANS_ON_THE_ONE_BEFORE = (  # golden g071: "Dit" is what the question asks for
+    "De gemeente werkt met een jaarplan voor digitalisering en informatiebeleid.\n"
+    "Leveranciers kunnen verplicht worden om op open standaarden te bouwen.\n"
+    "Dit voorkomt dat gemeenten afhankelijk worden van één partij.\n"
+    "Verder is er aandacht voor scholing."
+)
+
+
+def test_a_sentence_that_refers_back_is_read_with_the_one_before_it() -> None:
+    hit = SearchHit("c0", "d", "T", "S", None, 0, LEANS_ON_THE_ONE_BEFORE, 1.0)
+    ranked = LEXICAL.rank("Hoe voorkomen gemeenten dat ze afhankelijk worden?", [hit])
+    scores = {s.text[:12]: s.score for s in ranked[0].sentences}
+    assert scores["Dit voorkomt"] > scores["Leveranciers"]  # ranked alone, it came first
+    [passage_] = select_passages(ranked, 10_000, len, max_chars=140)
+    assert "open standaarden" in passage_.text and "afhankelijk" in passage_.text
+    assert "scholing" not in passage_.text  # instead of the sentence after it
+
+
+def test_a_sentence_that_refers_back_is_quoted_with_the_one_before_it() -> None:
+    question = "Waarom open standaarden voor leveranciers?"
+    text = LEANS_ON_THE_ONE_BEFORE
+    [quote] = extractive_answer([passage(1, text, question=question)], 1)
+    assert quote.text == (
+        "Leveranciers kunnen verplicht worden om op open standaarden te bouwen. "
+        "Dit voorkomt dat gemeenten afhankelijk worden van één partij."
+    )  # and at the score of the first sentence, which the question matches best
+    quotes = extractive_answer([passage(1, text, question=question)], 3)
+    assert sum("open standaarden" in q.text for q in quotes) == 1  # not quoted twice
+
+
 def test_a_sentence_broken_over_lines_is_read_whole() -> None:
     text = "Gevorderd\nMaak gebruik van een low-code platform\n(e.g. N8N)\n\nExpert\nZelf-lerend."
     ranked = LEXICAL.rank(

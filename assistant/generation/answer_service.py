@@ -62,7 +62,7 @@ from assistant.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
-ANSWER_CODE_VERSION = 4  # raise when a code change changes answers: cached ones are not replayed
+ANSWER_CODE_VERSION = 5  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
     r"\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
@@ -391,7 +391,7 @@ class AnswerService:
             checked = without_restatements(question, checked)
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
-            evidence = extractive_answer(draft.passages)
+            evidence = extractive_answer(draft.passages, self._settings.answer_quote_sentences)
             if evidence:
                 draft.sentences, draft.fallback = evidence, "extractive"
             else:
@@ -484,6 +484,7 @@ class AnswerService:
         return (
             f"v{ANSWER_CODE_VERSION}"
             f"p{s.answer_passages}x{s.answer_context_chars}e{s.answer_evidence_sentences}"
+            f"q{s.answer_quote_sentences}"
             f"c{s.citation_support_threshold}x{s.citation_cross_language_threshold}"
             f"t{s.llm_max_answer_tokens}"
         )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.generation.evidence import RankedHit, Sentence
-from assistant.generation.sentences import LIST_ITEM
+from assistant.generation.sentences import LIST_ITEM, refers_back
 from assistant.retrieval.hits import SearchHit
 
 SOURCE_LABEL_CHARS = 40
@@ -128,7 +128,10 @@ def is_short_item(text: str) -> bool:
 
 def _with_context(sentences: tuple[Sentence, ...], position: int) -> list[int]:
     """The sentence and the one after it; a list intro ("Denk aan:") brings its items,
-    which rarely share words with the question but are the answer."""
+    which rarely share words with the question but are the answer; a sentence that refers
+    back ("Dit voorkomt ...") brings the one before it instead, which says what "dit" is."""
     if is_list_intro(sentences, position):
         return [position, *list_items_after(sentences, position, LIST_ITEMS_WITH_INTRO)]
+    if position > 0 and refers_back(sentences[position].text):
+        return [position - 1, position]
     return [p for p in (position, position + 1) if p < len(sentences)]

@@ -18,6 +18,7 @@ from assistant.generation.sentences import (
     content_terms,
     overlap,
     reads_as_a_sentence,
+    refers_back,
     word_stems,
 )
 
@@ -31,6 +32,7 @@ class _Quote:
     n: int  # the passage
     position: int  # the sentence within it
     text: str
+    start: int  # the first sentence quoted: the one before ``position`` when it refers back
 
     def checked(self) -> CheckedSentence:
         return CheckedSentence(text=self.text, sources=[self.n])
@@ -39,22 +41,49 @@ class _Quote:
 def extractive_answer(passages: list[Passage], max_sentences: int = 3) -> list[CheckedSentence]:
     """The passages' best-scored sentences, in passage order, each citing its passage; a
     list intro is quoted with its items ("Denk aan: projectleider; jurist")."""
-    return [quote.checked() for quote in _in_reading_order(_quotes(passages)[:max_sentences])]
+    return [
+        quote.checked() for quote in _in_reading_order(_distinct(_quotes(passages), max_sentences))
+    ]
+
+
+def _distinct(quotes: list[_Quote], limit: int) -> list[_Quote]:
+    """The first ``limit`` quotes that do not repeat each other: a sentence quoted together
+    with the one it refers back to replaces that sentence quoted alone."""
+    chosen: list[_Quote] = []
+    for quote in quotes:
+        if len(chosen) == limit:
+            break
+        if any(quote.n == known.n and quote.text in known.text for known in chosen):
+            continue
+        chosen = [known for known in chosen if not _repeats(quote, known)]
+        chosen.append(quote)
+    return chosen
+
+
+def _repeats(quote: _Quote, other: _Quote) -> bool:
+    """True when one quote holds the other (a sentence and the pair it is part of)."""
+    return quote.n == other.n and (quote.text in other.text or other.text in quote.text)
 
 
 def _quotes(passages: list[Passage]) -> list[_Quote]:
-    """Every quotable sentence of the passages, best-scored first."""
+    """Every quotable sentence of the passages, best-scored first; one that refers back
+    ("Dit voorkomt ...") is quoted after the sentence it refers to."""
     quotes = []
     for passage in passages:
         for position, sentence in enumerate(passage.sentences):
-            text = _quotable(passage.sentences, position)
+            text, score = _quotable(passage.sentences, position), sentence.score
+            before = _antecedent(passage.sentences, position, text) if text else None
+            start = position - 1 if before else position
+            if before:  # quoted together, and worth at least what the first one says
+                text, score = f"{before.text} {text}", max(score, before.score)
             if text and MIN_SENTENCE_CHARS <= len(text) <= MAX_SENTENCE_CHARS:
-                quotes.append(_Quote(sentence.score, passage.n, position, text))
-    return sorted(quotes, key=lambda q: (-q.score, q.n, q.position))
+                quotes.append(_Quote(score, passage.n, position, text, start))
+    # of a sentence alone and the pair it starts, equally scored, the pair comes first
+    return sorted(quotes, key=lambda q: (-q.score, q.n, q.start, -len(q.text)))
 
 
 def _in_reading_order(quotes: list[_Quote]) -> list[_Quote]:
-    return sorted(quotes, key=lambda q: (q.n, q.position))
+    return sorted(quotes, key=lambda q: (q.n, q.start))
 
 
 def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
@@ -79,6 +108,26 @@ def _quotable(sentences: tuple[Sentence, ...], index: int) -> str:
     if _follows_directly(sentences, index) and ELABORATION.match(sentences[index + 1].text):
         return f"{text} {sentences[index + 1].text}"
     return text
+
+
+def _antecedent(sentences: tuple[Sentence, ...], index: int, quote: str) -> Sentence | None:
+    """The sentence a quote refers back to ("Leveranciers ... open standaarden." for "Dit
+    voorkomt ..."), when it directly precedes it and is a plain statement."""
+    if not refers_back(quote) or not _follows_directly(sentences, index - 1):
+        return None
+    before = sentences[index - 1]
+    fits = len(before.text) + len(quote) < MAX_SENTENCE_CHARS
+    return before if fits and _is_statement(before.text) else None
+
+
+def _is_statement(text: str) -> bool:
+    """A plain sentence: not a list item, a list intro or a question."""
+    return (
+        not LIST_ITEM.match(text)
+        and reads_as_a_sentence(text)
+        and not text.rstrip().endswith(":")
+        and not asks_a_question(text)
+    )
 
 
 def _follows_directly(sentences: tuple[Sentence, ...], index: int) -> bool:
@@ -111,6 +160,8 @@ def missing_evidence(
     for quote in _quotes(passages):
         news = content_terms(quote.text) - asked
         if not news or any(overlap(news, known) >= same_as for known in said):
+            continue
+        if any(_repeats(quote, known) for known in extra):
             continue
         extra.append(quote)
         said.append(news)

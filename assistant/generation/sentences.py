@@ -93,6 +93,19 @@ def is_reference(text: str) -> bool:
     )
 
 
+_REFERS_BACK = re.compile(
+    r"^(dit|deze|dat|daarom|daardoor|daarmee|daarbij|daarvoor|daarin|hierdoor|hiermee|hierbij"
+    r"|hiervoor|hierin|zij|ze|this|these|therefore)\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(text: str) -> bool:
+    """A sentence that leans on the one before it ("Dit voorkomt dat gemeenten afhankelijk
+    worden van één partij."): read or quoted alone, it does not say what "dit" is."""
+    return bool(_REFERS_BACK.match(text.strip()))
+
+
 _REPORTED_QUESTION = re.compile(r"\b(is|zijn|luidt|luiden|was|are)\s*:\s*\S", re.IGNORECASE)
 
 
