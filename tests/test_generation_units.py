@@ -322,11 +322,14 @@ def test_a_sentence_that_refers_back_is_read_with_the_one_before_it() -> None:
 def test_a_sentence_that_refers_back_is_quoted_with_the_one_before_it() -> None:
     question = "Waarom open standaarden voor leveranciers?"
     text = LEANS_ON_THE_ONE_BEFORE
-    [quote] = extractive_answer([passage(1, text, question=question)], 1)
-    assert quote.text == (
-        "Leveranciers kunnen verplicht worden om op open standaarden te bouwen. "
-        "Dit voorkomt dat gemeenten afhankelijk worden van één partij."
-    )  # and at the score of the first sentence, which the question matches best
+    source = passage(1, text, question=question)
+    pair = extractive_answer([source], 1)
+    assert [q.text for q in pair] == [
+        "Leveranciers kunnen verplicht worden om op open standaarden te bouwen.",
+        "Dit voorkomt dat gemeenten afhankelijk worden van één partij.",
+    ]  # one quote, at the score of the first sentence, which the question matches best
+    rendered, _ = render_answer(pair, [source], "[?]")
+    assert rendered.count("[1]") == 2  # each sentence cited, so each can be checked
     quotes = extractive_answer([passage(1, text, question=question)], 3)
     assert sum("open standaarden" in q.text for q in quotes) == 1  # not quoted twice
 

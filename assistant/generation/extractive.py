@@ -31,19 +31,23 @@ class _Quote:
     score: float
     n: int  # the passage
     position: int  # the sentence within it
-    text: str
+    parts: tuple[str, ...]  # one, or the sentence referred back to and the one referring
     start: int  # the first sentence quoted: the one before ``position`` when it refers back
 
-    def checked(self) -> CheckedSentence:
-        return CheckedSentence(text=self.text, sources=[self.n])
+    @property
+    def text(self) -> str:
+        return " ".join(self.parts)
+
+    def checked(self) -> list[CheckedSentence]:
+        """Each sentence cited on its own, so that every one can be checked."""
+        return [CheckedSentence(text=part, sources=[self.n]) for part in self.parts]
 
 
 def extractive_answer(passages: list[Passage], max_sentences: int = 3) -> list[CheckedSentence]:
     """The passages' best-scored sentences, in passage order, each citing its passage; a
     list intro is quoted with its items ("Denk aan: projectleider; jurist")."""
-    return [
-        quote.checked() for quote in _in_reading_order(_distinct(_quotes(passages), max_sentences))
-    ]
+    chosen = _in_reading_order(_distinct(_quotes(passages), max_sentences))
+    return [sentence for quote in chosen for sentence in quote.checked()]
 
 
 def _distinct(quotes: list[_Quote], limit: int) -> list[_Quote]:
@@ -73,11 +77,12 @@ def _quotes(passages: list[Passage]) -> list[_Quote]:
         for position, sentence in enumerate(passage.sentences):
             text, score = _quotable(passage.sentences, position), sentence.score
             before = _antecedent(passage.sentences, position, text) if text else None
-            start = position - 1 if before else position
+            parts, start = (text,), position
             if before:  # quoted together, and worth at least what the first one says
-                text, score = f"{before.text} {text}", max(score, before.score)
-            if text and MIN_SENTENCE_CHARS <= len(text) <= MAX_SENTENCE_CHARS:
-                quotes.append(_Quote(score, passage.n, position, text, start))
+                parts, start = (before.text, text), position - 1
+                score = max(score, before.score)
+            if text and MIN_SENTENCE_CHARS <= len(" ".join(parts)) <= MAX_SENTENCE_CHARS:
+                quotes.append(_Quote(score, passage.n, position, parts, start))
     # of a sentence alone and the pair it starts, equally scored, the pair comes first
     return sorted(quotes, key=lambda q: (-q.score, q.n, q.start, -len(q.text)))
 
@@ -167,7 +172,7 @@ def missing_evidence(
         said.append(news)
         if len(extra) == limit:
             break
-    return [quote.checked() for quote in _in_reading_order(extra)]
+    return [sentence for quote in _in_reading_order(extra) for sentence in quote.checked()]
 
 
 def drop_non_answers(sentences: list[CheckedSentence]) -> list[CheckedSentence]:
