@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.conversations.records import Turn
+from assistant.generation.answer_service import usable_rewrite
 from assistant.generation.citations import render_answer, verify_citations
 from assistant.generation.context import Passage, select_passages
 from assistant.generation.evidence import EvidenceRanker
@@ -437,3 +439,14 @@ def test_a_sentence_that_only_repeats_the_question_is_dropped(
 
     remaining = without_restatements(question, [CheckedSentence(sentence, [1])])
     assert (remaining == [CheckedSentence(sentence, [1])]) is kept
+
+
+def test_a_rewrite_that_only_repeats_the_earlier_question_is_not_used() -> None:
+    # golden g074: the model "rewrote" the follow-up into the previous question
+    history = [Turn("Welke gemeenten heeft TNO gesproken?", "Utrecht en Montferland [1].")]
+    follow_up = "En met welke daarvan ziet TNO de meest kansrijke samenwerking?"
+    repeated = usable_rewrite("welke gemeenten heeft TNO gesproken", follow_up, history)
+    assert repeated == f"{history[0].question} {follow_up}"  # the topic carried along
+    own = "Met welke gemeente ziet TNO de meest kansrijke samenwerking?"
+    assert usable_rewrite(own, follow_up, history) == own
+    assert usable_rewrite("", follow_up, history) == f"{history[0].question} {follow_up}"

@@ -322,9 +322,7 @@ class AnswerService:
             rewritten = str(reply.content).strip().strip('"').splitlines()[0].strip()
         except (IndexError, ValueError, LLMUnavailable, ConnectionError, OSError):
             rewritten = ""
-        if 8 <= len(rewritten) <= 400:
-            return rewritten
-        return f"{history[-1].question} {question}"  # fallback: carry the topic along
+        return usable_rewrite(rewritten, question, history)
 
     def _generate(
         self,
@@ -551,6 +549,20 @@ class AnswerService:
             result.answer,
             metadata,
         )
+
+
+def usable_rewrite(rewritten: str, question: str, history: list[Turn]) -> str:
+    """The model's standalone version of a follow-up, unless it is empty, overlong or only
+    an earlier question repeated (the small model does that, and the follow-up is lost);
+    then the previous question with the follow-up after it, which carries the topic."""
+    asked_before = {_folded(turn.question) for turn in history}
+    if 8 <= len(rewritten) <= 400 and _folded(rewritten) not in asked_before:
+        return rewritten
+    return f"{history[-1].question} {question}"
+
+
+def _folded(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def _with_topic(standalone: str, history: list[Turn]) -> str:
