@@ -450,3 +450,17 @@ def test_a_rewrite_that_only_repeats_the_earlier_question_is_not_used() -> None:
     own = "Met welke gemeente ziet TNO de meest kansrijke samenwerking?"
     assert usable_rewrite(own, follow_up, history) == own
     assert usable_rewrite("", follow_up, history) == f"{history[0].question} {follow_up}"
+
+
+def test_a_section_title_in_the_chunk_is_not_quoted() -> None:
+    # golden g017: "Doel van de opdracht tot uitwerking (OtU) [1]." took a quote's place
+    text = (
+        "Doel van de opdracht tot uitwerking (OtU)\n"
+        "Met deze opdracht vragen we de ALV om steun en mandaat voor de uitwerking.\n"
+        "1.4 Leeswijzer\n"
+        "Concreet vragen we om instemming met de voorgestelde visie en de scope."
+    )
+    section = "Opdracht > Doel van de opdracht tot uitwerking (OtU)"
+    question = "Waarover moet de ALV besluiten bij de opdracht tot uitwerking?"
+    quotes = extractive_answer([passage(1, text, section, question)], 4)
+    assert [q.text[:10] for q in quotes] == ["Met deze o", "Concreet v"]
