@@ -495,9 +495,8 @@ class AnswerService:
         corpus_version: str | None,
         scope: list[str],
     ) -> str:
-        normalised = " ".join(re.findall(r"\w+", standalone.lower()))
         parts = [
-            normalised,
+            _folded(standalone),
             language,
             corpus_version or "",
             model_name,
@@ -562,6 +561,7 @@ def usable_rewrite(rewritten: str, question: str, history: list[Turn]) -> str:
 
 
 def _folded(text: str) -> str:
+    """Lowercase words only: how a question is compared (cache key, repeated rewrite)."""
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
