@@ -157,11 +157,21 @@ def test_out_of_corpus_questions_are_refused_without_the_model(server: str, ques
     assert body["usage"]["completion_tokens"] == 0
 
 
-def test_english_question_gets_an_english_answer(server: str) -> None:
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is a DPIA mandatory when an AI assistant processes personal data?",
+        # the model's own English answer to this one is not supported by the passages:
+        # the quotes that replace it are translated (they were Dutch before)
+        "Why does the VNG want municipalities to organise AI collectively rather than "
+        "each on their own?",
+    ],
+)
+def test_english_question_gets_an_english_answer(server: str, question: str) -> None:
     """The answer is English and cited: its citations are checked by meaning against the
     Dutch passages (a translation shares few words with its source), and no Dutch quotes
-    are added to it."""
-    body = chat(server, "Is a DPIA mandatory when an AI assistant processes personal data?").json()
+    are added to it; quotes that stand in for the model's answer are translated."""
+    body = chat(server, question).json()
     assert body["language"] == "en"
     assert not body["refused"]
     assert detect_language(body["answer"]) == "en", body["answer"]

@@ -2,12 +2,14 @@
 
     message ─► screened (personal data redacted, injection sentences removed)
             ─► standalone question (history) ─► cache? ─► retrieval (with the previous
-               question, for a follow-up; without placeholders) ─► confident?
+               question, for a follow-up; with the model's Dutch version, for another
+               language; without placeholders) ─► confident?
         no  ─► refusal, without asking the model
         yes ─► passages screened for planted instructions; their sentences scored
                against the question, the best within a character and token budget
                ─► prompt ─► model (JSON sentences, streamed; bounded queue, timeout)
-               ─► citation check ─► prompt-leak check ─► [extractive fallback]
+               ─► citation check ─► prompt-leak check ─► [extractive fallback,
+                  translated into the question's language]
                ─► answer ─► stored in the conversation, cached
 
 ``stream`` yields events as they happen (``token`` deltas, then ``citations``,
@@ -48,8 +50,9 @@ from assistant.generation.structured import (
     parse_partial,
     visible_text,
 )
+from assistant.generation.translation import Complete, Translator
 from assistant.llm.factory import ChatModel, LLMUnavailable
-from assistant.llm.gate import GenerationGate
+from assistant.llm.gate import GenerationGate, ModelBusy
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.hits import SearchHit
 from assistant.retrieval.library import Library
@@ -62,7 +65,7 @@ from assistant.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
-ANSWER_CODE_VERSION = 7  # raise when a code change changes answers: cached ones are not replayed
+ANSWER_CODE_VERSION = 8  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
     r"\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
@@ -127,6 +130,7 @@ class _Draft:
     completion_tokens: int = 0
     flagged_passages: int = 0
     timed_out: bool = False
+    translated: int = 0  # quotes put into the question's language
 
 
 class AnswerService:
@@ -149,6 +153,12 @@ class AnswerService:
         # one generation at a time per model, a bounded number waiting
         self._gate = GenerationGate(settings.llm_queue_size, settings.llm_queue_wait_s)
         self._leak_check = PromptLeakCheck(self._prompts.secret_texts())
+        self._translator = Translator(
+            self._prompts.translate_question,
+            self._prompts.translate_sentence,
+            evidence,
+            settings.citation_cross_language_threshold,
+        )
 
     @property
     def prompts(self) -> PromptSet:
@@ -208,6 +218,8 @@ class AnswerService:
 
         retrieval_started = time.perf_counter()
         retrieval = None
+        if language != "nl" and not screened.is_attack_only:
+            search_query = self._with_dutch(standalone, search_query)
         if not screened.is_attack_only:
             retrieval = self._search.retrieve(
                 search_query, k=self._settings.answer_passages, collections=scope
@@ -233,7 +245,8 @@ class AnswerService:
             answer_text, citations = render_answer(
                 draft.sentences, draft.passages, self._prompts.text(language, "unsupported_marker")
             )
-            lead = self._prompts.text(language, "quotes_lead")
+            lead_key = "translated_quotes_lead" if draft.translated else "quotes_lead"
+            lead = self._prompts.text(language, lead_key)
             if draft.fallback == "extractive" and lead:
                 answer_text = f"{lead}\n{answer_text}"  # quotes of Dutch documents
         citation_dicts = [_citation_dict(c) for c in citations]
@@ -313,16 +326,33 @@ class AnswerService:
             f"Gebruiker: {turn.question}\nAssistent: {turn.answer[:400]}" for turn in history
         )
         prompt = self._prompts.condense.format(history=transcript, question=question)
-        try:
-            chat = self._llm.current()
-            with self._gate.hold():
-                reply = chat.model.invoke(
-                    [HumanMessage(prompt)], **chat.short_answer_kwargs(CONDENSE_MAX_TOKENS)
-                )
-            rewritten = str(reply.content).strip().strip('"').splitlines()[0].strip()
-        except (IndexError, ValueError, LLMUnavailable, ConnectionError, OSError):
-            rewritten = ""
+        reply = self._completer()(prompt, CONDENSE_MAX_TOKENS).strip().strip('"')
+        rewritten = reply.splitlines()[0].strip() if reply else ""
         return usable_rewrite(rewritten, question, history)
+
+    def _with_dutch(self, question: str, search_query: str) -> str:
+        """The search query of a question in another language, preceded by the model's
+        Dutch version of it: the keyword search and the sentence scores then find the
+        documents' own words (an English query found 'caching' nowhere in the top 5)."""
+        dutch = self._translator.search_question(question, self._completer())
+        return f"{dutch} {search_query}" if dutch else search_query
+
+    def _completer(self, chat: ChatModel | None = None) -> Complete:
+        """A short, deterministic model call for the steps around the answer (rewrite,
+        translation); "" when the model cannot be asked, so that the step is skipped."""
+
+        def complete(prompt: str, max_tokens: int) -> str:
+            try:
+                model = chat or self._llm.current()
+                with self._gate.hold():
+                    reply = model.model.invoke(
+                        [HumanMessage(prompt)], **model.short_answer_kwargs(max_tokens)
+                    )
+            except (ValueError, LLMUnavailable, ModelBusy, ConnectionError, OSError):
+                return ""
+            return str(reply.content)
+
+        return complete
 
     def _generate(
         self,
@@ -390,6 +420,14 @@ class AnswerService:
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
             evidence = extractive_answer(draft.passages, self._settings.answer_quote_sentences)
+            if evidence and not quotes_fit:
+                translation = self._translator.quotes(
+                    evidence,
+                    self._prompts.text(language, "language_name"),
+                    self._completer(chat),
+                    in_time=lambda: time.perf_counter() < deadline,
+                )
+                evidence, draft.translated = translation.sentences, translation.translated
             if evidence:
                 draft.sentences, draft.fallback = evidence, "extractive"
             else:

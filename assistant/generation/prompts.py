@@ -28,6 +28,8 @@ class PromptSet:
     example_assistant: str
     user: str
     condense: str
+    translate_question: str
+    translate_sentence: str
     texts: dict[str, dict[str, str]]
     english_example_user: str = ""
     english_example_assistant: str = ""
@@ -60,6 +62,8 @@ def load_prompts(version: str = DEFAULT_VERSION, directory: Path = PROMPT_DIR) -
         "example_assistant": f"answer-{version}.example-assistant.json",
         "user": f"answer-{version}.user.md",
         "condense": f"condense-{version}.md",
+        "translate_question": f"translate-question-{version}.md",
+        "translate_sentence": f"translate-sentence-{version}.md",
         "texts": f"texts-{version}.yaml",
     }
     optional = {
