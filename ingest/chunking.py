@@ -11,7 +11,7 @@ from ingest.structure import SECTION_SEPARATOR
 
 # Bump when cleaning, structure detection or chunking changes what chunks contain:
 # the ingest manifest records it, and a change forces a re-chunk of every document.
-PIPELINE_VERSION = "2"  # 2: chunks carry their prompt-injection score
+PIPELINE_VERSION = "3"  # 2: chunks carry their injection score; 3: glued footnote markers go
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Repair raw text extractions so that they read, and search, like the original.
 
 The steps, in order: encoding repair (ftfy, then an explicit mapping for the
-Latin Extended-B mojibake ftfy leaves alone), link and footnote-marker removal,
+Latin Extended-B mojibake ftfy leaves alone), link and footnote-marker removal (after
+punctuation or glued to a word),
 line normalisation, removal of page furniture (lone page numbers, separator
 lines, lines repeated across pages), joining of words hyphenated over a line
 break and of sentences wrapped over lines. Line structure that carries
@@ -26,6 +27,9 @@ _MOJIBAKE_DASH = re.compile(r"(?<=\s)\u0101(?=\s)")  # "behoeften ā Welke" -> "
 _MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|www\.)[^)\s]+\)")
 _BARE_URL = re.compile(r"\(?\b(?:https?://|www\.)[^\s)]+\)?")
 _FOOTNOTE_MARKER = re.compile(r"(?<=[a-z\u00e0-\u00ff)])([.,;:)])\d{1,2}(?=\s|$)")
+# a marker glued to the word it annotates: "Blurring as a Service17 is", "Algoritmes3 en";
+# not a version number ("Qwen2.5") or a short name ("gpt4")
+_GLUED_FOOTNOTE_MARKER = re.compile(r"(?<=[a-z\u00e0-\u00ff]{4})\d{1,2}(?=[\s,;:)]|\.(?!\d)|$)")
 _BULLET = re.compile(r"^[\u2022\u25aa\u25cf\u2751\u25a1\u2013\u2014\u00b7*]\s*")
 _LONE_PAGE_NUMBER = re.compile(r"^(?:pagina\s+)?\d{1,3}(?:\s*/\s*\d{1,3})?$", re.IGNORECASE)
 _PUNCTUATION_ONLY = re.compile(r"^(?!-$)[\W_]+$")  # a lone "-" means "none" in tables
@@ -46,6 +50,7 @@ def clean_text(text: str) -> str:
     text = _MARKDOWN_LINK.sub(r"\1", text)
     text = _BARE_URL.sub("", text)
     text = _FOOTNOTE_MARKER.sub(r"\1", text)
+    text = _GLUED_FOOTNOTE_MARKER.sub("", text)
     lines = [_normalise_line(line) for line in text.splitlines()]
     lines = _drop_furniture(lines)
     lines = _join_broken_lines(lines, vocabulary=_vocabulary(text))

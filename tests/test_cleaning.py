@@ -64,6 +64,18 @@ def test_links_urls_and_footnote_markers_are_removed() -> None:
     assert "Tech Watch. In Nederland" in cleaned
 
 
+def test_a_footnote_marker_glued_to_a_word_is_removed_but_not_a_version_number() -> None:
+    raw = (
+        "Blurring as a Service17 is een project.\n"
+        "Het Onderzoekskader Algoritmes3 en de handreiking non-discriminatie by design4.\n"
+        "Het model Qwen2.5-Coder en gpt4 blijven staan."
+    )
+    cleaned = clean_text(raw)
+    assert "Blurring as a Service is een project." in cleaned
+    assert "Onderzoekskader Algoritmes en de handreiking non-discriminatie by design." in cleaned
+    assert "Qwen2.5-Coder en gpt4 blijven staan" in cleaned
+
+
 def test_bullets_are_normalised_and_duplicates_dropped() -> None:
     raw = "•\tEen punt\n❑ Tweede punt\nZelfde regel\nZelfde regel"
     assert clean_text(raw).splitlines() == ["- Een punt", "- Tweede punt", "Zelfde regel"]
