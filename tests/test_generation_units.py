@@ -296,6 +296,27 @@ def test_a_question_the_document_asks_ranks_below_a_statement() -> None:
     assert max(plain.sentences, key=lambda s: s.score).text == question
 
 
+def test_a_section_title_or_a_bare_number_ranks_below_what_the_section_says() -> None:
+    # a title repeats the question's words ("Toezicht op naleving van afspraken") and took
+    # part of the model's 900 characters; a lone "3." was read as a passage (g081)
+    text = (
+        "1.4 Toezicht op leveranciers\n"
+        "Toezicht op naleving van afspraken\n"
+        "Gemeenten vragen rapportages van leveranciers op en doen steekproeven.\n"
+        "3."
+    )
+    question = "Hoe houden gemeenten toezicht op de naleving van afspraken met leveranciers?"
+    hits = [SearchHit("c0", "d", "T", "Toezicht op naleving van afspraken", None, 0, text, 1.0)]
+    [ranked] = LEXICAL.rank(question, hits)
+    [plain] = EvidenceRanker(None, heading_penalty=0.0).rank(question, hits)
+    scores = {s.text: s.score for s in ranked.sentences}
+    before = {s.text: s.score for s in plain.sentences}
+    assert max(scores, key=scores.__getitem__).startswith("Gemeenten vragen")
+    assert max(before, key=before.__getitem__) == "Toezicht op naleving van afspraken"
+    for title in ("1.4 Toezicht op leveranciers", "Toezicht op naleving van afspraken", "3."):
+        assert scores[title] < before[title]
+
+
 def test_a_numbered_finding_is_quoted_but_not_a_bare_title() -> None:
     # golden g063: "Succesfactor 1: Kennis over AI." is the fact asked for
     text = "Succesfactor 1: Kennis over AI.\nKennis Over AI"

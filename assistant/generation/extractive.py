@@ -6,7 +6,6 @@ the answer is not there although the passages hold it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from assistant.generation.citations import CheckedSentence
@@ -17,9 +16,11 @@ from assistant.generation.sentences import (
     LIST_ITEM,
     asks_a_question,
     content_terms,
+    is_heading,
     overlap,
     reads_as_a_sentence,
     refers_back,
+    section_titles,
     word_stems,
 )
 
@@ -75,9 +76,9 @@ def _quotes(passages: list[Passage]) -> list[_Quote]:
     ("Dit voorkomt ...") is quoted after the sentence it refers to."""
     quotes = []
     for passage in passages:
-        headings = _headings(passage.hit.section)
+        titles = section_titles(passage.hit.section)
         for position, sentence in enumerate(passage.sentences):
-            if _is_heading(sentence.text, headings):
+            if is_heading(sentence.text, titles):
                 continue
             text, score = _quotable(passage.sentences, position), sentence.score
             before = _antecedent(passage.sentences, position, text) if text else None
@@ -89,23 +90,6 @@ def _quotes(passages: list[Passage]) -> list[_Quote]:
                 quotes.append(_Quote(score, passage.n, position, parts, start))
     # of a sentence alone and the pair it starts, equally scored, the pair comes first
     return sorted(quotes, key=lambda q: (-q.score, q.n, q.start, -len(q.text)))
-
-
-NUMBERED_HEADING = re.compile(r"^\d+(\.\d+)*\.?\s+[A-Z][^.!?:;]{0,60}$")
-
-
-def _headings(section: str) -> set[str]:
-    return {_folded(part) for part in section.split(">") if part.strip()}
-
-
-def _is_heading(text: str, headings: set[str]) -> bool:
-    """A section title in the chunk's text ("Doel van de opdracht tot uitwerking (OtU)",
-    "1.4 Leeswijzer"): it names a topic and answers nothing."""
-    return _folded(text) in headings or bool(NUMBERED_HEADING.match(text.strip()))
-
-
-def _folded(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def _in_reading_order(quotes: list[_Quote]) -> list[_Quote]:

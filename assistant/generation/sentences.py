@@ -93,6 +93,31 @@ def is_reference(text: str) -> bool:
     )
 
 
+NUMBERED_HEADING = re.compile(r"^\d+(\.\d+)*\.?\s+[A-Z][^.!?:;]{0,60}$")
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def section_titles(section: str) -> set[str]:
+    """The titles in a chunk's section path ("2. Inleiding > Doel"), case-folded."""
+    return {_folded(part) for part in section.split(">") if part.strip()}
+
+
+def is_heading(text: str, titles: set[str]) -> bool:
+    """A section title inside the chunk's text ("Doel van de opdracht tot uitwerking
+    (OtU)", "1.4 Leeswijzer") or a line without a word ("3.", "1-1"): it names a topic
+    or a number and answers nothing."""
+    stripped = text.strip()
+    return (
+        _folded(stripped) in titles
+        or bool(NUMBERED_HEADING.match(stripped))
+        or not _WORD.search(stripped)
+    )
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 _REFERS_BACK = re.compile(
     r"^(dit|deze|dat|daarom|daardoor|daarmee|daarbij|daarvoor|daarin|hierdoor|hiermee|hierbij"
     r"|hiervoor|hierin|zij|ze|this|these|therefore)\b",
