@@ -127,6 +127,27 @@ def test_citation_precision_checks_each_number_against_its_passage() -> None:
     assert missing["valid_citations"] == 0.0 and missing["citation_coverage"] == 0.5
 
 
+def test_citation_precision_is_not_measured_by_shared_words_across_languages() -> None:
+    english = item(id="g905", language="en", question="Which three components can be bought?")
+    answer = {
+        "answer": "A municipality can buy data, a model and an application or service [1].",
+        "refused": False,
+        "citations": [
+            {
+                "n": 1,
+                "doc_id": DECK,
+                "text": "Bij AI kun je data, model en applicatie of dienst inkopen.",
+                "section": "",
+            }
+        ],
+    }
+    checks = answer_checks(english, answer, SYSTEM, 0.5)
+    assert checks["citation_precision"] is None
+    assert checks["valid_citations"] == 1.0 and checks["citation_coverage"] == 1.0
+    dutch = answer_checks(item(), answer, SYSTEM, 0.5)
+    assert dutch["citation_precision"] == 0.0  # the same sentence, judged by shared words
+
+
 def test_attacks_and_leaks_are_detected() -> None:
     attack = item(
         id="g903",

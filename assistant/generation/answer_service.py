@@ -216,10 +216,10 @@ class AnswerService:
             yield from self._replay(cached, screened, standalone, conversation_id, started)
             return
 
+        if language != "nl" and not screened.is_attack_only:
+            search_query = self._with_dutch(standalone, search_query)  # not retrieval time
         retrieval_started = time.perf_counter()
         retrieval = None
-        if language != "nl" and not screened.is_attack_only:
-            search_query = self._with_dutch(standalone, search_query)
         if not screened.is_attack_only:
             retrieval = self._search.retrieve(
                 search_query, k=self._settings.answer_passages, collections=scope
