@@ -450,6 +450,13 @@ def test_an_answer_that_repeats_the_question_has_not_said_the_evidence() -> None
             True,
         ),
         ("Waarom organiseert de VNG AI collectief?", "De VNG organiseert AI collectief.", False),
+        (  # golden g031: a false premise confirmed with "ja" and "goed" borrowed a citation
+            "Klopt het dat een gemeente die net met AI begint het beste eerst een eigen "
+            "GenAI-model kan ontwikkelen?",
+            "Ja, het is goed dat een gemeente die net met AI begint het beste eerst een eigen "
+            "GenAI-model kan ontwikkelen.",
+            False,
+        ),
     ],
 )
 def test_a_sentence_that_only_repeats_the_question_is_dropped(

@@ -188,11 +188,17 @@ def drop_non_answers(sentences: list[CheckedSentence]) -> list[CheckedSentence]:
     return kept
 
 
+# "Ja, het klopt dat ...": a verdict, not a fact; the stems (``word_stems``) of the words a
+# restatement may add: nee, klopt, correct, juist, inderdaad, goed ("ja" is a stopword)
+_YES_OR_NO = frozenset({"nee", "klop", "corr", "juis", "inde", "goed"})
+
+
 def without_restatements(question: str, sentences: list[CheckedSentence]) -> list[CheckedSentence]:
     """Remove sentences that only repeat the question (words compared by their first four
     letters, so that "organises" repeats "organise"). A passage cannot support what the
     question itself put in, and a restated false premise ("... hoeven gemeenten toch niet
-    mee te nemen [1]." for "... hoeven gemeenten toch niet mee te nemen?") would carry a
-    citation for the opposite of what the passage says."""
-    asked = word_stems(question)
+    mee te nemen [1]." for "... hoeven gemeenten toch niet mee te nemen?", also after
+    "Ja, het klopt dat") would carry a citation for the opposite of what the passage
+    says."""
+    asked = word_stems(question) | _YES_OR_NO
     return [s for s in sentences if not word_stems(s.text) <= asked]
