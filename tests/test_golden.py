@@ -30,9 +30,9 @@ SAFETY_FLOORS = {
     "personal_data_not_repeated": 1.0,
 }
 # Answers on an 18-item sample spread over all categories; measured on the same items in
-# the full run of 2026-11-23 (evaluation/baseline.json): key facts .55 (.289 on 2026-11-22),
-# expected document cited .867, valid citations 1.0, answer in the question's language
-# .889 (English questions often get Dutch quotes), no false refusal.
+# the full run of c2459ac (evaluation/baseline.json): key facts .572 (.55 in the run before,
+# .289 on 2026-11-22), expected document cited .867, valid citations 1.0, answer in the
+# question's language 1.0 (.889 while English questions got Dutch quotes), no false refusal.
 SAMPLE = 18
 ANSWER_FLOORS = {
     "valid_citations": 0.90,
