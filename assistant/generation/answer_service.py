@@ -65,7 +65,7 @@ from assistant.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
-ANSWER_CODE_VERSION = 9  # raise when a code change changes answers: cached ones are not replayed
+ANSWER_CODE_VERSION = 10  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
     r"\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
@@ -119,6 +119,22 @@ class AnswerEvent:
 
 
 @dataclass
+class _ModelUse:
+    """Tokens of the short model calls around the answer (follow-up rewrite, translations):
+    they count in ``usage``, and so in token quotas, like the answer's own."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, chat: ChatModel, prompt: str, reply: BaseMessage) -> None:
+        usage = getattr(reply, "usage_metadata", None) or {}
+        self.prompt_tokens += usage.get("input_tokens") or chat.count_tokens(prompt)
+        self.completion_tokens += usage.get("output_tokens") or chat.count_tokens(
+            str(reply.content)
+        )
+
+
+@dataclass
 class _Draft:
     """What generation produced before it becomes an ``AnswerResult``."""
 
@@ -126,8 +142,9 @@ class _Draft:
     passages: list[Passage] = field(default_factory=list)
     refusal_reason: str | None = None
     fallback: str | None = None
-    prompt_tokens: int = 0
+    prompt_tokens: int = 0  # the answer's own generation
     completion_tokens: int = 0
+    side_calls: _ModelUse = field(default_factory=_ModelUse)
     flagged_passages: int = 0
     timed_out: bool = False
     translated: int = 0  # quotes put into the question's language
@@ -198,10 +215,13 @@ class AnswerService:
         else:
             history, conversation_id = [], self._conversations.create()
         language = detect_language(question or screened.original_redacted)
+        draft = _Draft()
         if screened.is_attack_only:
             standalone = ""
+        elif history:
+            standalone = self._standalone(question, history, draft.side_calls)
         else:
-            standalone = self._standalone(question, history) if history else question
+            standalone = question
         # the small model's rewrite often loses what "daarbij" pointed at: retrieval and
         # sentence scoring also read the previous question, which names the topic; the
         # placeholders of redacted personal data would only pull in unrelated passages
@@ -213,11 +233,19 @@ class AnswerService:
         use_cache = self._settings.answer_cache and not screened.is_attack_only
         cached = self._conversations.cached(key) if use_cache else None
         if cached is not None:
-            yield from self._replay(cached, screened, standalone, conversation_id, started)
+            yield from self._replay(
+                cached, screened, standalone, conversation_id, started, draft.side_calls
+            )
             return
 
-        if language != "nl" and not screened.is_attack_only:
-            search_query = self._with_dutch(standalone, search_query)  # not retrieval time
+        searched_in = language  # the language the retrieval gate judges the query in
+        if language != "nl" and not screened.is_attack_only:  # not timed as retrieval
+            dutch = self._translator.search_question(standalone, self._completer(draft.side_calls))
+            if dutch:
+                # the documents' own words for keyword search and sentence scores (an
+                # English query found "caching" nowhere in the top 5); led by Dutch, the
+                # query is judged as Dutch: it scores higher than the English alone did
+                search_query, searched_in = f"{dutch} {search_query}", "nl"
         retrieval_started = time.perf_counter()
         retrieval = None
         if not screened.is_attack_only:
@@ -225,11 +253,10 @@ class AnswerService:
                 search_query, k=self._settings.answer_passages, collections=scope
             )
         retrieval_ms = _ms(retrieval_started)
-        draft = _Draft()
         generation_started = time.perf_counter()
         if retrieval is None:
             draft.refusal_reason = "prompt_injection"
-        elif not retrieval.hits or retrieval.top_similarity < self._min_similarity(language):
+        elif not retrieval.hits or retrieval.top_similarity < self._min_similarity(searched_in):
             draft.refusal_reason = "retrieval_not_confident"
         else:
             chat = self._llm.current()
@@ -258,8 +285,8 @@ class AnswerService:
             citations=citation_dicts,
             model=model_name,
             usage={
-                "prompt_tokens": draft.prompt_tokens,
-                "completion_tokens": draft.completion_tokens,
+                "prompt_tokens": draft.prompt_tokens + draft.side_calls.prompt_tokens,
+                "completion_tokens": draft.completion_tokens + draft.side_calls.completion_tokens,
             },
             timings_ms={
                 "retrieval": retrieval_ms,
@@ -319,27 +346,21 @@ class AnswerService:
             return settings.refusal_min_similarity
         return settings.refusal_min_similarity_other_language
 
-    def _standalone(self, question: str, history: list[Turn]) -> str:
+    def _standalone(self, question: str, history: list[Turn], side_calls: _ModelUse) -> str:
         """Rewrite a follow-up into a question that retrieval understands on its own;
         without a model, carry the previous question's topic along instead."""
         transcript = "\n".join(
             f"Gebruiker: {turn.question}\nAssistent: {turn.answer[:400]}" for turn in history
         )
         prompt = self._prompts.condense.format(history=transcript, question=question)
-        reply = self._completer()(prompt, CONDENSE_MAX_TOKENS).strip().strip('"')
+        reply = self._completer(side_calls)(prompt, CONDENSE_MAX_TOKENS).strip().strip('"')
         rewritten = reply.splitlines()[0].strip() if reply else ""
         return usable_rewrite(rewritten, question, history)
 
-    def _with_dutch(self, question: str, search_query: str) -> str:
-        """The search query of a question in another language, preceded by the model's
-        Dutch version of it: the keyword search and the sentence scores then find the
-        documents' own words (an English query found 'caching' nowhere in the top 5)."""
-        dutch = self._translator.search_question(question, self._completer())
-        return f"{dutch} {search_query}" if dutch else search_query
-
-    def _completer(self, chat: ChatModel | None = None) -> Complete:
+    def _completer(self, side_calls: _ModelUse, chat: ChatModel | None = None) -> Complete:
         """A short, deterministic model call for the steps around the answer (rewrite,
-        translation); "" when the model cannot be asked, so that the step is skipped."""
+        translation), its tokens added to ``side_calls``; "" when the model cannot be
+        asked, so that the step is skipped."""
 
         def complete(prompt: str, max_tokens: int) -> str:
             try:
@@ -350,6 +371,7 @@ class AnswerService:
                     )
             except (ValueError, LLMUnavailable, ModelBusy, ConnectionError, OSError):
                 return ""
+            side_calls.add(model, prompt, reply)
             return str(reply.content)
 
         return complete
@@ -424,7 +446,7 @@ class AnswerService:
                 translation = self._translator.quotes(
                     evidence,
                     self._prompts.text(language, "language_name"),
-                    self._completer(chat),
+                    self._completer(draft.side_calls, chat),
                     in_time=lambda: time.perf_counter() < deadline,
                 )
                 evidence, draft.translated = translation.sentences, translation.translated
@@ -552,13 +574,19 @@ class AnswerService:
         standalone: str,
         conversation_id: str,
         started: float,
+        side_calls: _ModelUse,
     ) -> Iterator[AnswerEvent]:
+        """The cached answer; its usage is only what this request asked of the model (a
+        follow-up's rewrite)."""
         result = AnswerResult(**cached)
         result.conversation_id = conversation_id
         result.cached = True
         result.standalone_question = standalone
         result.timings_ms = {"retrieval": 0, "generation": 0, "total": _ms(started)}
-        result.usage = {"prompt_tokens": 0, "completion_tokens": 0}
+        result.usage = {
+            "prompt_tokens": side_calls.prompt_tokens,
+            "completion_tokens": side_calls.completion_tokens,
+        }
         result.screening = screened.report() | {
             "passages_flagged": result.screening.get("passages_flagged", 0)
         }

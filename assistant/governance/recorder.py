@@ -33,7 +33,7 @@ class Recorder:
         m.answer_seconds.observe(timings.get("total", 0) / 1000)
         if not result.cached:
             m.retrieval_seconds.observe(timings.get("retrieval", 0) / 1000)
-        if result.usage.get("completion_tokens", 0):
+        if result.usage.get("completion_tokens", 0) and not result.cached:
             m.generation_seconds.observe(timings.get("generation", 0) / 1000)
         screening = result.screening
         injection_attempt = _injection_attempt(result)
