@@ -43,7 +43,7 @@ from assistant.generation.extractive import (
 )
 from assistant.generation.language import detect_language
 from assistant.generation.prompts import PromptSet, load_prompts
-from assistant.generation.sentences import word_stems
+from assistant.generation.sentences import question_key, word_stems
 from assistant.generation.structured import (
     ANSWER_SCHEMA,
     DraftSentence,
@@ -556,7 +556,7 @@ class AnswerService:
         scope: list[str],
     ) -> str:
         parts = [
-            _folded(standalone),
+            question_key(standalone),
             language,
             corpus_version or "",
             model_name,
@@ -620,15 +620,10 @@ def usable_rewrite(rewritten: str, question: str, history: list[Turn]) -> str:
     """The model's standalone version of a follow-up, unless it is empty, overlong or only
     an earlier question repeated (the small model does that, and the follow-up is lost);
     then the previous question with the follow-up after it, which carries the topic."""
-    asked_before = {_folded(turn.question) for turn in history}
-    if 8 <= len(rewritten) <= 400 and _folded(rewritten) not in asked_before:
+    asked_before = {question_key(turn.question) for turn in history}
+    if 8 <= len(rewritten) <= 400 and question_key(rewritten) not in asked_before:
         return rewritten
     return f"{history[-1].question} {question}"
-
-
-def _folded(text: str) -> str:
-    """Lowercase words only: how a question is compared (cache key, repeated rewrite)."""
-    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def _with_topic(standalone: str, history: list[Turn]) -> str:

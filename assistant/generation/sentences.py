@@ -118,6 +118,13 @@ def _folded(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def question_key(text: str) -> str:
+    """A question's words in lower case: how questions are compared (answer cache, a
+    rewrite that repeats an earlier question, the dashboard's question groups), so that
+    spacing and punctuation do not make two questions different."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
 _REFERS_BACK = re.compile(
     r"^(dit|deze|dat|daarom|daardoor|daarmee|daarbij|daarvoor|daarin|hierdoor|hiermee|hierbij"
     r"|hiervoor|hierin|zij|ze|this|these|therefore)\b",

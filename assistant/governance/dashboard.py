@@ -4,13 +4,13 @@ and the questions the documents do not answer well (the content gaps to fill).""
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import UTC, datetime
 
 from assistant.conversations import ConversationStore
+from assistant.generation.sentences import question_key
 from assistant.governance.activity import Activity
 from assistant.governance.alerts import Alert
 from assistant.governance.audit_log import AuditEntry, AuditLog
@@ -108,7 +108,7 @@ class _ContentGaps:
         question = entry.details.get("question") or ""
         if not question:
             return
-        key = _question_key(question)
+        key = question_key(question)
         self._by_message[entry.object.removeprefix("message:")] = key
         reason = entry.details.get("refusal_reason")
         if reason in GAP_REASONS:
@@ -120,7 +120,7 @@ class _ContentGaps:
         for item in feedback:
             key = self._by_message.get(item.message_id)
             if key is None and item.question:
-                key = _question_key(item.question)
+                key = question_key(item.question)
             if key:
                 reason = "rated_down" if item.rating == "down" else "problem_reported"
                 self._count(key, item.question or key, _iso(item.created_at), reason)
@@ -136,11 +136,6 @@ class _ContentGaps:
     def top(self, limit: int = 10) -> list[dict]:
         ranked = sorted(self._questions.values(), key=lambda g: (-g["count"], g["last_asked"]))
         return [g | {"reasons": dict(g["reasons"])} for g in ranked[:limit]]
-
-
-def _question_key(question: str) -> str:
-    """The question's words in lower case: different spacing or punctuation, one group."""
-    return " ".join(re.findall(r"\w+", question.lower()))
 
 
 def _epoch(timestamp: str) -> float:
