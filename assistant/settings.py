@@ -252,6 +252,17 @@ class Settings(BaseSettings):
         10, ge=1, description="Rates are judged only from this many events in the window."
     )
 
+    # --- backup and restore -------------------------------------------------
+    restore_max_bytes: int = Field(
+        10_000_000_000, ge=1_000_000, description="A backup that unpacks to more is refused."
+    )
+    restore_max_ratio: float = Field(
+        200.0,
+        ge=10.0,
+        description="A backup that unpacks to more than this many times its compressed "
+        "size is refused (a compression bomb).",
+    )
+
     # --- server ----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
