@@ -68,6 +68,14 @@ class Settings(BaseSettings):
     embedding_threads: int = Field(2, ge=1, le=64)
     embedding_batch_size: int = Field(32, ge=1, le=1024)
 
+    # --- ingest limits ---------------------------------------------------
+    ingest_max_file_bytes: int = Field(
+        50_000_000, ge=1, description="Larger files are skipped with a problem in the report."
+    )
+    ingest_max_pages: int = Field(
+        2000, ge=1, description="PDFs with more pages are skipped with a problem in the report."
+    )
+
     # --- chunking --------------------------------------------------------
     chunk_size: int = Field(1200, ge=200, le=8000, description="Max characters per chunk.")
     chunk_overlap: int = Field(200, ge=0, le=2000)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from ingest.documents import DocumentMeta, SourceFile, sha256_bytes
+from ingest.documents import DocumentMeta, SourceFile, sha256_file
 from ingest.loaders import SUPPORTED_EXTENSIONS
 
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml")
@@ -75,9 +75,7 @@ def discover(corpus_dir: Path) -> Catalog:
         used_ids.add(doc_id)
         if meta is None:
             meta = DocumentMeta(id=doc_id, title="", file=relative, language="")
-        catalog.sources.append(
-            SourceFile(path=path, meta=meta, file_hash=sha256_bytes(path.read_bytes()))
-        )
+        catalog.sources.append(SourceFile(path=path, meta=meta, file_hash=sha256_file(path)))
     return catalog
 
 

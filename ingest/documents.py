@@ -12,6 +12,12 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks (a large file is not held in memory)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def sha256_text(text: str) -> str:
     """Hex SHA-256 of a text, UTF-8 encoded."""
     return sha256_bytes(text.encode("utf-8"))

@@ -1,7 +1,8 @@
 """Read supported files into pages of text, with headings marked Markdown-style.
 
 HTML and DOCX headings become ``#`` lines so that the section splitter sees one
-format. Every failure is a ``LoadError`` with a message a user understands.
+format. Every failure is a ``LoadError`` with a message a user understands, and so is
+a file over the size limit or a PDF over the page limit (checked before any page is read).
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from charset_normalizer import from_bytes
 
 from ingest.documents import Page
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 
@@ -31,8 +36,11 @@ class LoadedDocument:
     title: str | None
 
 
-def load_file(path: Path) -> LoadedDocument:
-    """Load one file; raise ``LoadError`` for unsupported, empty or broken files."""
+def load_file(
+    path: Path, max_bytes: int | None = None, max_pages: int | None = None
+) -> LoadedDocument:
+    """Load one file; raise ``LoadError`` for unsupported, empty or broken files, files
+    larger than ``max_bytes`` and PDFs of more than ``max_pages`` pages."""
     suffix = path.suffix.lower()
     loader = _LOADERS.get(suffix)
     if loader is None:
@@ -40,13 +48,23 @@ def load_file(path: Path) -> LoadedDocument:
             f"unsupported file type '{suffix or '(none)'}'; "
             f"supported: {', '.join(SUPPORTED_EXTENSIONS)}"
         )
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise LoadError(
+            f"the file is too large: {_megabytes(size)}, the limit is {_megabytes(max_bytes)} "
+            "(ingest_max_file_bytes)"
+        )
     data = path.read_bytes()
     if not data.strip():
         raise LoadError("the file is empty")
-    document = loader(data)
+    document = _load_pdf(data, max_pages) if loader is _load_pdf else loader(data)
     if not any(page.text.strip() for page in document.pages):
         raise LoadError("no text could be extracted from the file")
     return document
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
 
 
 def _decode_text(data: bytes) -> str:
@@ -114,7 +132,7 @@ def _load_html(data: bytes) -> LoadedDocument:
     return LoadedDocument(pages=[Page(None, "\n".join(lines))], title=title or None)
 
 
-def _load_pdf(data: bytes) -> LoadedDocument:
+def _load_pdf(data: bytes, max_pages: int | None = None) -> LoadedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -122,6 +140,8 @@ def _load_pdf(data: bytes) -> LoadedDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise LoadError("the PDF is encrypted")
+        if max_pages is not None:
+            _check_page_count(reader, max_pages)
         pages = [
             Page(number, page.extract_text() or "")
             for number, page in enumerate(reader.pages, start=1)
@@ -135,6 +155,20 @@ def _load_pdf(data: bytes) -> LoadedDocument:
     if title is None and pages:
         title = _first_line_title(pages[0].text)
     return LoadedDocument(pages=pages, title=title)
+
+
+def _check_page_count(reader: PdfReader, max_pages: int) -> None:
+    """Refuse a PDF of more than ``max_pages`` pages: the page tree's ``/Count`` first,
+    which reads no page, then the pages the tree really lists (a ``/Count`` may lie)."""
+    try:
+        declared = int(reader.root_object["/Pages"]["/Count"])  # type: ignore[index, arg-type]
+    except (KeyError, TypeError, ValueError):
+        declared = 0
+    count = declared if declared > max_pages else len(reader.pages)
+    if count > max_pages:
+        raise LoadError(
+            f"the PDF has too many pages: {count}, the limit is {max_pages} (ingest_max_pages)"
+        )
 
 
 def _load_docx(data: bytes) -> LoadedDocument:

@@ -50,7 +50,7 @@ class IngestReport:
 
 def chunk_document(source: SourceFile, settings: Settings) -> tuple[SourceFile, list[Chunk]]:
     """Load, clean and chunk one file; raises ``LoadError`` with a readable reason."""
-    loaded = load_file(source.path)
+    loaded = load_file(source.path, settings.ingest_max_file_bytes, settings.ingest_max_pages)
     pages = [Page(page.number, clean_text(page.text)) for page in loaded.pages]
     meta = with_derived_title(source.meta, loaded.title)
     sections = split_sections(pages)

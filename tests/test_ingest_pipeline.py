@@ -175,6 +175,30 @@ def test_bad_files_are_reported_and_the_rest_is_ingested(tmp_path: Path, small_c
     assert "goed" in report.added and report.documents == 4
 
 
+def test_files_over_the_limits_are_reported_and_the_rest_is_ingested(
+    tmp_path: Path, small_corpus: Path
+) -> None:
+    (small_corpus / "groot.txt").write_text("Een heel lang verslag. " * 400, encoding="utf-8")
+    write_pdf(small_corpus / "dik.pdf", [[f"Pagina {n}."] for n in range(1, 5)])
+    write_pdf(small_corpus / "goed.pdf", [["Pagina een."], ["Het IAMA hoort bij grondrechten."]])
+    settings = make_settings(tmp_path, small_corpus, ingest_max_file_bytes=5000, ingest_max_pages=3)
+    embeddings = CountingEmbeddings()
+    report = run_ingest(settings, embeddings)
+    assert set(report.problems) == {"groot.txt", "dik.pdf"}
+    assert "too large" in report.problems["groot.txt"]
+    assert "ingest_max_file_bytes" in report.problems["groot.txt"]
+    assert "too many pages: 4" in report.problems["dik.pdf"]
+    assert "ingest_max_pages" in report.problems["dik.pdf"]
+    assert sorted(report.added) == ["goed", "inkoop", "privacy", "register"]
+
+    (small_corpus / "privacy.txt").write_text("Privacy. " * 1000, encoding="utf-8")
+    again = run_ingest(settings, embeddings)
+    assert "too large" in again.problems["privacy.txt"]
+    assert "privacy" in ChunkStore(settings).active_state().documents, "the old version stays"
+    service = SearchService(settings, ChunkStore(settings), embeddings)
+    assert service.search("DPIA verplicht", 1)[0].doc_id == "privacy"
+
+
 def test_changed_file_that_is_now_broken_keeps_its_previous_version(
     tmp_path: Path, small_corpus: Path
 ) -> None:

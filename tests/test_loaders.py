@@ -57,6 +57,35 @@ def test_latin1_text_is_decoded(tmp_path: Path) -> None:
     assert "Technologieën" in load_file(path).pages[0].text
 
 
+def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "verslag.txt"
+    path.write_text("Een verslag. " * 200, encoding="utf-8")
+    with pytest.raises(LoadError, match=r"too large: 2600 bytes.*ingest_max_file_bytes"):
+        load_file(path, max_bytes=2599)
+    assert "verslag" in load_file(path, max_bytes=2600).pages[0].text
+
+
+def test_a_pdf_over_the_page_limit_is_refused_before_a_page_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pypdf import PageObject
+
+    path = tmp_path / "dik.pdf"
+    write_pdf(path, [[f"Pagina {n}."] for n in range(1, 6)])
+    assert len(load_file(path, max_pages=5).pages) == 5
+
+    def no_reading(*args: object, **kwargs: object) -> str:
+        raise AssertionError("a page was read")
+
+    monkeypatch.setattr(PageObject, "extract_text", no_reading)
+    with pytest.raises(LoadError, match=r"too many pages: 5, the limit is 4 \(ingest_max_pages\)"):
+        load_file(path, max_pages=4)
+    lying = tmp_path / "liegt.pdf"  # a page tree that claims fewer pages than it lists
+    lying.write_bytes(path.read_bytes().replace(b"/Count 5", b"/Count 1"))
+    with pytest.raises(LoadError, match="too many pages: 5"):
+        load_file(lying, max_pages=4)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
