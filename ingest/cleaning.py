@@ -24,7 +24,8 @@ _MOJIBAKE_SIGNATURE = re.compile(r"\w\u0101s\b|[\u01a9\u01ab\u01a8]")
 _MOJIBAKE_APOSTROPHE = re.compile(r"(?<=\w)\u0101(?=\w)")  # risicoās -> risico's
 _MOJIBAKE_DASH = re.compile(r"(?<=\s)\u0101(?=\s)")  # "behoeften ā Welke" -> "–"
 
-_MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|www\.)[^)\s]+\)")
+# link text without "[": else each "[" of "[[[[..." is scanned to the end of the line
+_MARKDOWN_LINK = re.compile(r"\[([^\[\]\n]+)\]\((?:https?://|www\.)[^)\s]+\)")
 _BARE_URL = re.compile(r"\(?\b(?:https?://|www\.)[^\s)]+\)?")
 _FOOTNOTE_MARKER = re.compile(r"(?<=[a-z\u00e0-\u00ff)])([.,;:)])\d{1,2}(?=\s|$)")
 # a marker glued to the word it annotates: "Blurring as a Service17 is", "Algoritmes3 en";
@@ -37,7 +38,9 @@ _TRAILING_FUNCTION_WORD = re.compile(
     r"\b(?:de|het|een|en|of|van|voor|met|op|in|aan|tot|te|die|dat|om|bij|naar|door|als|is|zijn)$",
     re.IGNORECASE,
 )
-_HYPHEN_BREAK = re.compile(r"(\w+)-$")
+# the last word of a line ending in "-"; the look-behind lets only a word's first letter
+# start a match ("(\w+)-$" tried every letter of a long word: quadratic)
+_HYPHEN_BREAK = re.compile(r"(?<!\w)(\w+)-$")
 _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
 
 FURNITURE_MIN_REPEATS = 4

@@ -67,7 +67,7 @@ CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
 ANSWER_CODE_VERSION = 10  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
-    r"\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
+    r"^\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
 )
 _MODEL_SAYS_NOT_FOUND = re.compile(

@@ -33,7 +33,8 @@ ANSWER_SCHEMA: dict = {
     "required": ["sentences"],
 }
 
-_MARKER = re.compile(r"\s*\[(\d{1,2})\]")
+# (?<!\s): a match starts where the white space does, not at each space of a long run
+_MARKER = re.compile(r"(?<!\s)\s*\[(\d{1,2})\]")
 
 
 @dataclass

@@ -46,14 +46,20 @@ _BSN_CUE = re.compile(
     re.I,
 )
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.I)
-_EMAIL = re.compile(r"\b[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.I)
+# bounded as RFC 5321 bounds them (local part 64, label 63), and starting only where the
+# local part does: unbounded, "a.a.a.a..." was tried from every letter to its end
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[a-z]{2,24}\b", re.I
+)
 _POSTCODE = re.compile(r"\b[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}\b(?: \d{1,5}(?: ?[a-zA-Z]\b)?)?")
 _STREET_SUFFIX = (
     r"straat|laan|weg|plein|gracht|kade|singel|dijk|pad|hof|dreef|steeg|markt|park|"
     r"plantsoen|wal|haven|veld|boulevard|allee|street|road|avenue|lane"
 )
+# words of at most 40 characters: "[A-Z][\w'-]*" scanned "A'A'A'..." from every capital
 _STREET_ADDRESS = re.compile(
-    rf"\b(?:[A-Z][\w'-]*\s)?[A-Z][\w'-]*(?:{_STREET_SUFFIX})\s\d{{1,5}}(?:\s?[a-zA-Z]\b)?(?:-\d+)?"
+    rf"\b(?:[A-Z][\w'-]{{0,40}}\s)?[A-Z][\w'-]{{0,40}}(?:{_STREET_SUFFIX})\s\d{{1,5}}"
+    r"(?:\s?[a-zA-Z]\b)?(?:-\d+)?"
 )
 _PLATE = re.compile(r"(?<![\w-])([A-Z0-9]{1,3})-([A-Z0-9]{2,3})-([A-Z0-9]{1,3})(?![\w-])", re.I)
 _MONTHS = (
@@ -163,7 +169,11 @@ _PLACEHOLDER = "|".join(re.escape(p) for p in PLACEHOLDERS.values())
 _LABELLED_PLACEHOLDER = re.compile(
     rf"(?:\b(?:BSN|IBAN|tel\.?|e-mail)[:\s]*)?(?:{_PLACEHOLDER})", re.I
 )
-_BRACKETED_PLACEHOLDERS = re.compile(rf"\((?:[^()]*?(?:{_PLACEHOLDER}))+[^()]*\)")
+_ANY_PLACEHOLDER = re.compile(_PLACEHOLDER)
+# a bracketed group without nested brackets; it goes when it holds a placeholder. (One
+# pattern that also demanded the placeholder, "\((?:[^()]*?PLACEHOLDER)+[^()]*\)", had a
+# nested quantifier and backtracked exponentially on "(" + "[BSN]" * 30.)
+_BRACKETED = re.compile(r"\([^()]*\)")
 _INTRODUCTION = re.compile(
     rf"\b(?:mijn naam is|ik ben|ik heet|my name is)\s+(?:{_PLACEHOLDER})[^.?!]*[.?!,]?\s*", re.I
 )
@@ -173,10 +183,14 @@ def without_placeholders(redacted: str) -> str:
     """A redacted question as a search query: without the placeholders, the brackets
     around them and a self-introduction, which only pull in unrelated passages."""
     text = _INTRODUCTION.sub(" ", redacted)
-    text = _BRACKETED_PLACEHOLDERS.sub(" ", text)
+    text = _BRACKETED.sub(_drop_if_placeholder, text)
     text = _LABELLED_PLACEHOLDER.sub(" ", text)
-    text = re.sub(r"\s+([,.?!])", r"\1", text)
+    text = re.sub(r"(?<!\s)\s+([,.?!])", r"\1", text)
     return re.sub(r"\s{2,}", " ", text).strip(" ,") or redacted
+
+
+def _drop_if_placeholder(group: re.Match) -> str:
+    return " " if _ANY_PLACEHOLDER.search(group.group()) else group.group()
 
 
 def _matches(pattern: re.Pattern, text: str, kind: str, group: int = 0) -> list[Finding]:
