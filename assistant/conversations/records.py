@@ -49,6 +49,16 @@ class Turn:
     answer: str
 
 
+@dataclass(frozen=True)
+class Pruned:
+    """What a retention run removed."""
+
+    conversations: int
+    messages: int
+    feedback: int
+    cached_answers: int
+
+
 FEEDBACK_STATES = ("all", "open", "handled")
 
 
@@ -66,6 +76,7 @@ class ConversationStore(Protocol):
 
     ``dump`` and ``load`` carry conversations, messages and feedback (not the cache,
     which rebuilds itself) as plain records, for backups and moving between stores.
+    ``prune`` is the retention: it removes what was made before a time.
     """
 
     def create(self) -> str: ...
@@ -105,3 +116,5 @@ class ConversationStore(Protocol):
     def dump(self) -> Iterator[dict]: ...
 
     def load(self, records: Iterable[dict]) -> int: ...
+
+    def prune(self, older_than: float) -> Pruned: ...

@@ -6,6 +6,10 @@ Keys (all under ``<prefix>:``):
 ``msg:<id>`` hash; ``feedback:<id>`` hash; ``feedback-by-time`` sorted set;
 ``cache:<key>`` the cached answer, with a time to live.
 Run Redis with persistence (appendonly) when it holds conversations.
+
+Retention: ``prune`` removes old conversations, messages and feedback (whether a message
+may go depends on feedback given later, which a time to live fixed when it is written
+cannot follow); cached answers expire by their time to live.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 import redis
 
 from assistant.conversations.records import (
     Feedback,
+    Pruned,
     Turn,
     UnknownConversation,
     UnknownFeedback,
@@ -214,6 +220,65 @@ class RedisConversationStore:
             ex=self._cache_ttl_s,
         )
 
+    # --- retention ---------------------------------------------------------
+    def prune(self, older_than: float) -> Pruned:
+        """Remove what was made before ``older_than``, as the SQLite store does: feedback,
+        messages (except the question and answer that newer feedback is about) and
+        conversations left without messages. Cached answers expire by themselves."""
+        by_time = self._key("feedback-by-time")
+        old = self._redis.zrangebyscore(by_time, "-inf", f"({older_than!r}")
+        pipe = self._redis.pipeline(transaction=False)
+        for feedback_id in old:
+            pipe.delete(self._key("feedback", feedback_id))
+        pipe.zremrangebyscore(by_time, "-inf", f"({older_than!r}")
+        feedback = sum(pipe.execute()[: len(old)])
+        messages = self._prune_messages(older_than, self._messages_with_feedback())
+        return Pruned(self._prune_conversations(older_than), messages, feedback, 0)
+
+    def _messages_with_feedback(self) -> set[str]:
+        """The answers that feedback is about, and their questions."""
+        pipe = self._redis.pipeline(transaction=False)
+        for feedback_id in self._redis.zrange(self._key("feedback-by-time"), 0, -1):
+            pipe.hget(self._key("feedback", feedback_id), "message_id")
+        answers = {message_id for message_id in pipe.execute() if message_id}
+        for message_id in answers:
+            pipe.hget(self._key("msg", message_id), "question_id")
+        return answers | {question_id for question_id in pipe.execute() if question_id}
+
+    def _prune_messages(self, older_than: float, keep: set[str]) -> int:
+        removed = 0
+        for keys in _batches(self._redis.scan_iter(match=self._key("msg", "*"), count=500)):
+            pipe = self._redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.hmget(key, "id", "conversation_id", "created_at")
+            for message_id, conversation_id, created_at in pipe.execute():
+                if message_id is None or message_id in keep:
+                    continue
+                if float(created_at or 0.0) < older_than:
+                    pipe.delete(self._key("msg", message_id))
+                    pipe.lrem(self._key("conv", conversation_id, "messages"), 0, message_id)
+                    removed += 1
+            pipe.execute()
+        return removed
+
+    def _prune_conversations(self, older_than: float) -> int:
+        """Conversations made before ``older_than`` whose messages have all gone."""
+        start = len(self._key("conv", ""))
+        removed = 0
+        conversations = self._redis.scan_iter(match=self._key("conv", "*"), count=500)
+        for keys in _batches(key for key in conversations if ":" not in key[start:]):
+            pipe = self._redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.hget(key, "created_at")
+                pipe.exists(f"{key}:messages")
+            found = pipe.execute()
+            for key, created_at, has_messages in zip(keys, found[::2], found[1::2], strict=True):
+                if not has_messages and float(created_at or 0.0) < older_than:
+                    pipe.delete(key)
+                    removed += 1
+            pipe.execute()
+        return removed
+
     # --- backup ------------------------------------------------------------
     def dump(self) -> Iterator[dict]:
         """Conversations, messages and feedback as records, in an order ``load`` accepts."""
@@ -270,6 +335,12 @@ class RedisConversationStore:
                 raise ValueError(f"unknown record kind: {kind!r}")
             count += 1
         return count
+
+
+def _batches(keys: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    iterator = iter(keys)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _message(

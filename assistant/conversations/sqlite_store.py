@@ -15,6 +15,7 @@ from pathlib import Path
 
 from assistant.conversations.records import (
     Feedback,
+    Pruned,
     Turn,
     UnknownConversation,
     UnknownFeedback,
@@ -217,6 +218,29 @@ class SqliteConversationStore:
                 (key, json.dumps(response, ensure_ascii=False), time.time()),
             )
 
+    # --- retention ---------------------------------------------------------
+    def prune(self, older_than: float) -> Pruned:
+        """Remove what was made before ``older_than``: feedback, messages (except the
+        question and answer that newer feedback is about), conversations left without
+        messages, and cached answers. Removed rows are overwritten on disk."""
+        with closing(self._connect()) as db:
+            db.execute("PRAGMA secure_delete = ON")
+            with db:
+                feedback = db.execute(
+                    "DELETE FROM feedback WHERE created_at < ?", (older_than,)
+                ).rowcount
+                messages = db.execute(_PRUNE_MESSAGES, (older_than,)).rowcount
+                conversations = db.execute(
+                    "DELETE FROM conversations WHERE created_at < ? "
+                    "AND id NOT IN (SELECT conversation_id FROM messages)",
+                    (older_than,),
+                ).rowcount
+                cached = db.execute(
+                    "DELETE FROM answer_cache WHERE created_at < ?", (older_than,)
+                ).rowcount
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # old pages out of the WAL too
+        return Pruned(conversations, messages, feedback, cached)
+
     # --- backup ------------------------------------------------------------
     def dump(self) -> Iterator[dict]:
         """Conversations, messages and feedback as records, in an order ``load`` accepts."""
@@ -279,6 +303,21 @@ SELECT f.id, f.message_id, f.conversation_id, f.rating, f.comment, f.problem, f.
         ORDER BY q.created_at DESC LIMIT 1),
        a.content
 FROM feedback f JOIN messages a ON a.id = f.message_id
+"""
+
+
+# old messages go, except an answer with feedback and the question before it
+_PRUNE_MESSAGES = """
+DELETE FROM messages WHERE created_at < ?
+  AND id NOT IN (SELECT message_id FROM feedback)
+  AND id NOT IN (
+    SELECT question_id FROM (
+      SELECT (SELECT q.id FROM messages q
+              WHERE q.conversation_id = a.conversation_id AND q.role = 'user'
+                AND q.created_at < a.created_at
+              ORDER BY q.created_at DESC LIMIT 1) AS question_id
+      FROM feedback f JOIN messages a ON a.id = f.message_id)
+    WHERE question_id IS NOT NULL)
 """
 
 

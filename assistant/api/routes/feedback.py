@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from assistant.api.deps import OriginDep, ServicesDep
 from assistant.api.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
 from assistant.conversations import UnknownMessage
+from assistant.security.pii import redact
 
 router = APIRouter(prefix="/api", tags=["feedback"])
 
@@ -26,8 +27,11 @@ router = APIRouter(prefix="/api", tags=["feedback"])
 async def feedback(
     request: FeedbackRequest, services: ServicesDep, who: OriginDep
 ) -> FeedbackResponse:
-    """Store feedback with the conversation, for the administrators to review."""
+    """Store feedback with the conversation, for the administrators to review; personal
+    data in the comment is replaced, as in a question (a comment is never refused)."""
     comment = (request.comment or "").strip() or None
+    if comment is not None and services.settings.pii_filter:
+        comment = redact(comment).text
     if request.rating is None and comment is None and not request.report_problem:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
