@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A collection (municipality, department): lower-case letters, digits and underscores.
@@ -181,18 +181,9 @@ class Settings(BaseSettings):
     answer_cache_ttl_s: int = Field(
         7 * 24 * 3600, ge=60, description="How long Redis keeps a cached answer."
     )
-    conversation_retention_days: int = Field(
-        90,
-        ge=1,
-        le=3650,
-        description="'wegwijzer audit prune' removes conversations, feedback and cached "
-        "answers older than this (the dashboard looks back at most 90 days).",
-    )
 
     # --- screening (personal data, prompt injection) ------------------------
-    pii_filter: bool = Field(
-        True, description="Find personal data in questions and feedback comments."
-    )
+    pii_filter: bool = Field(True, description="Find personal data in questions.")
     pii_policy: Literal["redact", "refuse"] = Field(
         "redact", description="redact: replace it and answer; refuse: ask to rephrase."
     )
@@ -249,6 +240,22 @@ class Settings(BaseSettings):
     )
     audit_retention_days: int = Field(
         183, ge=1, le=3650, description="'wegwijzer audit prune' removes older entries."
+    )
+    audit_hmac_key_file: Path | None = Field(
+        None,
+        description="File with the audit log's HMAC key (openssl rand -hex 32, mode 600), "
+        "outside data_dir; unset (and no audit_hmac_key): the chain is unkeyed SHA-256.",
+    )
+    audit_hmac_key: SecretStr | None = Field(
+        None, description="The audit log's HMAC key itself, instead of audit_hmac_key_file."
+    )
+    audit_anchor_path: Path | None = Field(
+        None,
+        description="Append-only file (chattr +a, outside data_dir) 'wegwijzer audit anchor' "
+        "appends the chain's head to and 'wegwijzer audit verify' checks.",
+    )
+    audit_anchor_syslog: str | None = Field(
+        None, description="Also send anchors to syslog: /dev/log, or host:port (UDP)."
     )
     cost_per_1000_tokens: float = Field(
         1.0, ge=0.0, description="Estimated cost of 1000 model tokens, in cost_unit."

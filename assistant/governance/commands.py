@@ -17,6 +17,15 @@ from typing import Annotated, TextIO
 import typer
 from rich.console import Console
 
+from assistant.governance.audit_anchor import (
+    Anchor,
+    AnchorError,
+    append_to_file,
+    new_anchor,
+    read_anchors,
+    send_to_syslog,
+)
+from assistant.governance.audit_key import AuditKey, AuditKeyError, audit_key
 from assistant.governance.audit_log import (
     AuditLog,
     BrokenChain,
@@ -43,7 +52,9 @@ def command_line_origin() -> Origin:
 
 def register(app: typer.Typer, settings: Callable[[], Settings], console: Console) -> None:
     """Add the ``audit`` and ``feedback`` command groups to ``app``."""
-    audit_app = typer.Typer(help="The audit log: verify its hash chain, export, retention.")
+    audit_app = typer.Typer(
+        help="The audit log: verify its hash chain, anchor its head, export, retention."
+    )
     feedback_app = typer.Typer(help="Feedback and reported problems: review, handle, export.")
     app.add_typer(audit_app, name="audit")
     app.add_typer(feedback_app, name="feedback")
@@ -53,15 +64,77 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
         file: Annotated[
             Path | None, typer.Option(help="Check an exported JSONL file instead of the log.")
         ] = None,
+        anchors: Annotated[
+            Path | None,
+            typer.Option(
+                help="Anchors to check the log against (default: the audit_anchor_path "
+                "setting); a syslog file with the anchor lines works too."
+            ),
+        ] = None,
     ) -> None:
-        """Check the hash chain; exit 1 and name the first broken entry if it fails."""
+        """Check the hash chain and that every anchored head is still in it; exit 1 and
+        name the first broken entry if it fails."""
+        current = settings()
         if file is None:
-            report = AuditLog(settings().audit_path).verify()
+            log = _open_log(current, console)
+            report = log.verify(_anchors(anchors or current.audit_anchor_path, console))
         else:
-            report = _verify_export(file, console)
+            report = _verify_export(file, _key(current, console), console)
         _print_report(report, console)
         if not report.ok:
             raise typer.Exit(1)
+
+    @audit_app.command("anchor")
+    def audit_anchor(
+        file: Annotated[
+            Path | None,
+            typer.Option(
+                "--file", help="Append-only file to add the anchor to (default: audit_anchor_path)."
+            ),
+        ] = None,
+        syslog: Annotated[
+            str | None,
+            typer.Option(
+                help="Send the anchor to syslog: /dev/log or host:port, UDP (default: "
+                "audit_anchor_syslog)."
+            ),
+        ] = None,
+    ) -> None:
+        """Write the chain's head (entry number and MAC) where this process cannot rewrite
+        it (run it hourly); 'audit verify' then notices removed newest entries. Refuses
+        when the chain does not verify."""
+        current = settings()
+        file = file or current.audit_anchor_path
+        syslog = syslog or current.audit_anchor_syslog
+        if file is None and syslog is None:
+            console.print(
+                "[red]no place for the anchor: set WEGWIJZER_AUDIT_ANCHOR_PATH (or "
+                "WEGWIJZER_AUDIT_ANCHOR_SYSLOG), or pass --file or --syslog[/red]"
+            )
+            raise typer.Exit(2)
+        log = _open_log(current, console)
+        report = log.verify(_anchors(file, console))
+        if not report.ok:
+            _print_report(report, console)
+            console.print("[red]not anchored: the audit log does not verify[/red]")
+            raise typer.Exit(1)
+        if report.last_seq is None or report.last_hash is None:
+            console.print("nothing to anchor: the audit log is empty")
+            return
+        anchor = new_anchor(report.last_seq, report.last_hash, log.key.id if log.key else "")
+        try:
+            if file is not None:
+                append_to_file(file, anchor)
+            if syslog is not None:
+                send_to_syslog(syslog, anchor)
+        except AnchorError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        places = [str(file)] if file is not None else []
+        places += [f"syslog {syslog}"] if syslog is not None else []
+        console.print(
+            f"anchored entry {anchor.seq} ({anchor.head[:16]}…) to {' and '.join(places)}"
+        )
 
     @audit_app.command("export")
     def audit_export(
@@ -71,7 +144,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
     ) -> None:
         """Export entries with their hashes, for an auditor (JSONL can be verified)."""
         fmt: ExportFormat = format.value
-        log = AuditLog(settings().audit_path)
+        log = _open_log(settings(), console)
         since = time.time() - days * 86400 if days else None
         log.append(
             command_line_origin(),
@@ -87,35 +160,14 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
     @audit_app.command("prune")
     def audit_prune(
         days: Annotated[
-            int | None,
-            typer.Option(
-                min=1, help="Keep this many days of the audit log (default: the setting)."
-            ),
+            int | None, typer.Option(min=1, help="Keep this many days (default: the setting).")
         ] = None,
     ) -> None:
-        """Retention (run it daily from cron): remove audit entries, and conversations,
-        feedback and cached answers, older than their retention periods."""
-        from assistant.conversations import open_conversation_store
-
+        """Remove entries older than the retention period (run it daily from cron)."""
         current = settings()
-        # first, so that a broken audit chain does not keep personal data longer
-        kept_days = current.conversation_retention_days
-        pruned = open_conversation_store(current).prune(time.time() - kept_days * 86400)
-        AuditLog(current.audit_path).append(
-            command_line_origin(),
-            action="conversations.prune",
-            object="conversations",
-            result="success",
-            details={"removed": vars(pruned), "days": kept_days},
-        )
-        console.print(
-            f"removed {pruned.conversations} conversations, {pruned.messages} messages, "
-            f"{pruned.feedback} feedback items and {pruned.cached_answers} cached answers "
-            f"older than {kept_days} days"
-        )
         keep = days or current.audit_retention_days
         try:
-            removed = AuditLog(current.audit_path).prune(
+            removed = _open_log(current, console).prune(
                 time.time() - keep * 86400, command_line_origin()
             )
         except BrokenChain as exc:
@@ -153,7 +205,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
         except UnknownFeedback as exc:
             console.print(f"[red]no feedback with id {feedback_id}[/red]")
             raise typer.Exit(1) from exc
-        AuditLog(current.audit_path).append(
+        _open_log(current, console).append(
             command_line_origin(),
             action="feedback.handle",
             object=f"feedback:{feedback_id}",
@@ -175,7 +227,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
         items = open_conversation_store(current).feedback(1_000_000)
         with _output(out) as stream:
             count = write_records((vars(item) for item in items), stream, fmt)
-        AuditLog(current.audit_path).append(
+        _open_log(current, console).append(
             command_line_origin(),
             action="feedback.export",
             object="feedback",
@@ -195,7 +247,33 @@ def _output(out: Path | None) -> Iterator[TextIO]:
         yield stream
 
 
-def _verify_export(file: Path, console: Console) -> ChainReport:
+def _key(current: Settings, console: Console) -> AuditKey | None:
+    """The audit key; exit 2 with the reason when it is configured but unusable."""
+    try:
+        return audit_key(current)
+    except AuditKeyError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _open_log(current: Settings, console: Console) -> AuditLog:
+    return AuditLog(current.audit_path, _key(current, console))
+
+
+def _anchors(path: Path | None, console: Console) -> list[Anchor]:
+    if path is None:
+        return []
+    if not path.exists():
+        console.print(f"[yellow]no anchors in {path} yet[/yellow]")
+        return []
+    try:
+        return read_anchors(path)
+    except AnchorError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _verify_export(file: Path, key: AuditKey | None, console: Console) -> ChainReport:
     try:
         entries = [
             entry_from_dict(json.loads(line))
@@ -207,15 +285,18 @@ def _verify_export(file: Path, console: Console) -> ChainReport:
         raise typer.Exit(2) from exc
     if not entries:
         return ChainReport(True, 0, None, None)
-    return check_chain(entries, entries[0].seq, entries[0].prev_hash)
+    return check_chain(entries, entries[0].seq, entries[0].prev_hash, key=key)
 
 
 def _print_report(report: ChainReport, console: Console) -> None:
     if report.ok:
         span = f" ({report.first_seq}–{report.last_seq})" if report.entries else ""
-        console.print(f"audit log OK: {report.entries} entries{span}, hash chain intact")
+        anchored = f", {report.anchors_checked} anchors match" if report.anchors_checked else ""
+        console.print(f"audit log OK: {report.entries} entries{span}, hash chain intact{anchored}")
     else:
         console.print(
             f"[red]audit log BROKEN at entry {report.broken_seq}: {report.problem}[/red] "
             f"({report.entries} entries verified before it)"
         )
+    for note in report.notes:
+        console.print(f"[yellow]note: {note}[/yellow]")
