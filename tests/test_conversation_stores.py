@@ -232,3 +232,20 @@ def test_redis_keeps_a_cached_answer_no_longer_than_the_retention(
     open_conversation_store(settings).cache("key", {"answer": "Antwoord."})
     ttl = redis.Redis.from_url(redis_url).ttl(f"test-{tmp_path.name}:conversations:cache:key")
     assert 2 * 86400 - 60 < ttl <= 2 * 86400
+
+
+def test_iter_feedback_reads_everything_in_pages(store: ConversationStore) -> None:
+    """What an export streams: all feedback, newest first, the same as ``feedback``,
+    read a few at a time (here pages of 3 over 10 items)."""
+    _, answers = _fill(store)
+    given = [
+        store.add_feedback(answers[n % 4], "down" if n % 3 else "up", f"opmerking {n}", n == 5)
+        for n in range(10)
+    ]
+    store.handle_feedback(given[2].id, "opgelost", "beheerder")
+    pages = store.iter_feedback(page=3)
+    assert next(pages).id == store.feedback(1)[0].id, "lazy: the first page comes first"
+    for status in ("all", "open", "handled"):
+        paged = list(store.iter_feedback(status=status, page=3))
+        assert paged == store.feedback(100, status=status), status
+    assert len(list(store.iter_feedback(page=3))) == 10

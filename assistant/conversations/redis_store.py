@@ -169,6 +169,26 @@ class RedisConversationStore:
                     break
         return found
 
+    def iter_feedback(self, *, status: str = "all", page: int = 500) -> Iterator[Feedback]:
+        """All feedback, newest first, a page of ids at a time (by score, so feedback
+        given meanwhile shifts nothing)."""
+        by_time = self._key("feedback-by-time")
+        high: float | str = "+inf"
+        seen: set[str] = set()  # already given, at score ``high``
+        while True:
+            batch = self._redis.zrevrangebyscore(
+                by_time, high, "-inf", start=0, num=page + len(seen), withscores=True
+            )
+            fresh = [(member, score) for member, score in batch if member not in seen]
+            if not fresh:
+                return
+            for feedback_id, _ in fresh:
+                item = self._read_feedback(feedback_id)
+                if item is not None and feedback_matches(item, status, False):
+                    yield item
+            high = fresh[-1][1]
+            seen = {member for member, score in batch if score == high}
+
     def _read_feedback(self, feedback_id: str, with_texts: bool = True) -> Feedback | None:
         raw = self._redis.hgetall(self._key("feedback", feedback_id))
         if not raw:

@@ -192,6 +192,26 @@ class SqliteConversationStore:
             ).fetchall()
         return [_feedback(row) for row in rows]
 
+    def iter_feedback(self, *, status: str = "all", page: int = 500) -> Iterator[Feedback]:
+        """All feedback, newest first, a page at a time: each page has its own connection,
+        so an export streamed to a slow client holds no read open (and any thread may
+        continue it)."""
+        handled = {"open": " AND f.handled_at IS NULL", "handled": " AND f.handled_at IS NOT NULL"}
+        after: tuple[float, str] = (float("inf"), "")
+        while True:
+            with closing(self._connect()) as db:
+                rows = db.execute(
+                    f"{_FEEDBACK_QUERY} WHERE (f.created_at < ? OR (f.created_at = ? "
+                    f"AND f.id < ?)){handled.get(status, '')} "
+                    "ORDER BY f.created_at DESC, f.id DESC LIMIT ?",
+                    (after[0], after[0], after[1], page),
+                ).fetchall()
+            if not rows:
+                return
+            items = [_feedback(row) for row in rows]
+            yield from items
+            after = (items[-1].created_at, items[-1].id)
+
     def handle_feedback(self, feedback_id: str, note: str, handled_by: str) -> Feedback:
         """Mark feedback as handled with a note; ``UnknownFeedback`` if there is none."""
         with closing(self._connect()) as db, db:

@@ -224,7 +224,7 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
 
         fmt: ExportFormat = format.value
         current = settings()
-        items = open_conversation_store(current).feedback(1_000_000)
+        items = open_conversation_store(current).iter_feedback()
         with _output(out) as stream:
             count = write_records((vars(item) for item in items), stream, fmt)
         _open_log(current, console).append(
@@ -239,12 +239,19 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
 
 @contextmanager
 def _output(out: Path | None) -> Iterator[TextIO]:
+    """Where an export is written as it is read: stdout, or ``out``, which appears only
+    when the export is complete (``<out>.partial`` until then)."""
     if out is None:
         yield sys.stdout
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as stream:
-        yield stream
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _key(current: Settings, console: Console) -> AuditKey | None:

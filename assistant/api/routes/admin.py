@@ -3,13 +3,15 @@ Every read and change here is itself audited."""
 
 from __future__ import annotations
 
-import io
+import asyncio
 import time
+from collections.abc import AsyncIterator, Generator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import StreamingResponse
 
 from assistant.api.deps import AdminOriginDep, ServicesDep
 from assistant.api.schemas import (
@@ -21,7 +23,7 @@ from assistant.api.schemas import (
 from assistant.conversations import UnknownFeedback
 from assistant.governance.charts import dashboard_charts
 from assistant.governance.dashboard import build_dashboard
-from assistant.governance.export import ExportFormat, write_records
+from assistant.governance.export import export_chunks
 
 router = APIRouter(
     prefix="/api/admin",
@@ -92,27 +94,25 @@ async def handle_feedback(
     return FeedbackItem.model_validate(item, from_attributes=True)
 
 
-@router.get("/feedback/export", response_class=Response)
+@router.get("/feedback/export", response_class=StreamingResponse)
 async def export_feedback(
     services: ServicesDep,
     who: AdminOriginDep,
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
     state: Annotated[Literal["all", "open", "handled"], Query()] = "all",
-) -> Response:
-    """All feedback and reported problems as JSONL or CSV, for review outside the app."""
-
-    def export() -> str:
-        items = services.conversations.feedback(1_000_000, status=state)
-        text = _written(
-            (FeedbackItem.model_validate(i, from_attributes=True).model_dump() for i in items),
-            format,
-        )
-        services.recorder.admin_action(
-            who, "feedback.export", "feedback", {"format": format, "state": state}
-        )
-        return text
-
-    return _download(await run_in_threadpool(export), format, "feedback")
+) -> StreamingResponse:
+    """All feedback and reported problems as JSONL or CSV, for review outside the app
+    (streamed as it is read)."""
+    await run_in_threadpool(
+        services.recorder.admin_action,
+        who,
+        "feedback.export",
+        "feedback",
+        {"format": format, "state": state},
+    )
+    items = services.conversations.iter_feedback(status=state)
+    records = (FeedbackItem.model_validate(i, from_attributes=True).model_dump() for i in items)
+    return await _download(export_chunks(records, format), format, "feedback")
 
 
 @router.get("/audit/verify", response_model=ChainReportOut)
@@ -125,34 +125,59 @@ async def verify_audit(services: ServicesDep, who: AdminOriginDep) -> ChainRepor
     return ChainReportOut.model_validate(report, from_attributes=True)
 
 
-@router.get("/audit/export", response_class=Response)
+@router.get("/audit/export", response_class=StreamingResponse)
 async def export_audit(
     services: ServicesDep,
     who: AdminOriginDep,
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
     days: Annotated[int | None, Query(ge=1, le=3650)] = None,
-) -> Response:
-    """Audit entries (all, or of the last ``days``) as JSONL or CSV, with their hashes."""
-
-    def export() -> str:
-        since = time.time() - days * 86400 if days else None
-        services.recorder.admin_action(
-            who, "audit.export", "audit_log", {"format": format, "days": days}
-        )
-        return _written((e.to_dict() for e in services.audit.entries(since=since)), format)
-
-    return _download(await run_in_threadpool(export), format, "audit")
-
-
-def _written(records, fmt: ExportFormat) -> str:
-    buffer = io.StringIO()
-    write_records(records, buffer, fmt)
-    return buffer.getvalue()
+) -> StreamingResponse:
+    """Audit entries (all, or of the last ``days``) as JSONL or CSV, with their hashes
+    (streamed as they are read)."""
+    since = time.time() - days * 86400 if days else None
+    await run_in_threadpool(
+        services.recorder.admin_action,
+        who,
+        "audit.export",
+        "audit_log",
+        {"format": format, "days": days},
+    )
+    entries = services.audit.entries(since=since)
+    return await _download(export_chunks((e.to_dict() for e in entries), format), format, "audit")
 
 
-def _download(text: str, fmt: str, name: str) -> Response:
-    return Response(
-        text,
+async def _download(chunks: Generator[bytes, None, None], fmt: str, name: str) -> StreamingResponse:
+    """A streamed download. The chunks are made in one worker thread of their own (a
+    SQLite cursor may only be used by the thread that opened it; Starlette would use
+    any), and the first before the response starts, so that a failure to read at all
+    is an error response rather than a cut-off file."""
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"export-{name}")
+    loop = asyncio.get_running_loop()
+
+    async def step() -> bytes | None:
+        return await loop.run_in_executor(worker, next, chunks, None)
+
+    def close() -> None:
+        worker.submit(chunks.close)  # in the thread that advanced it
+        worker.shutdown(wait=False)
+
+    try:
+        first = await step()
+    except BaseException:
+        close()
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            chunk = first
+            while chunk is not None:
+                yield chunk
+                chunk = await step()
+        finally:
+            close()
+
+    return StreamingResponse(
+        body(),
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="wegwijzer-{name}.{fmt}"'},
     )
