@@ -181,9 +181,18 @@ class Settings(BaseSettings):
     answer_cache_ttl_s: int = Field(
         7 * 24 * 3600, ge=60, description="How long Redis keeps a cached answer."
     )
+    conversation_retention_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="'wegwijzer audit prune' removes conversations, feedback and cached "
+        "answers older than this (the dashboard looks back at most 90 days).",
+    )
 
     # --- screening (personal data, prompt injection) ------------------------
-    pii_filter: bool = Field(True, description="Find personal data in questions.")
+    pii_filter: bool = Field(
+        True, description="Find personal data in questions and feedback comments."
+    )
     pii_policy: Literal["redact", "refuse"] = Field(
         "redact", description="redact: replace it and answer; refuse: ask to rephrase."
     )

@@ -160,11 +160,32 @@ def register(app: typer.Typer, settings: Callable[[], Settings], console: Consol
     @audit_app.command("prune")
     def audit_prune(
         days: Annotated[
-            int | None, typer.Option(min=1, help="Keep this many days (default: the setting).")
+            int | None,
+            typer.Option(
+                min=1, help="Keep this many days of the audit log (default: the setting)."
+            ),
         ] = None,
     ) -> None:
-        """Remove entries older than the retention period (run it daily from cron)."""
+        """Retention (run it daily from cron): remove audit entries, and conversations,
+        feedback and cached answers, older than their retention periods."""
+        from assistant.conversations import open_conversation_store
+
         current = settings()
+        # first, so that a broken audit chain does not keep personal data longer
+        kept_days = current.conversation_retention_days
+        pruned = open_conversation_store(current).prune(time.time() - kept_days * 86400)
+        _open_log(current, console).append(
+            command_line_origin(),
+            action="conversations.prune",
+            object="conversations",
+            result="success",
+            details={"removed": vars(pruned), "days": kept_days},
+        )
+        console.print(
+            f"removed {pruned.conversations} conversations, {pruned.messages} messages, "
+            f"{pruned.feedback} feedback items and {pruned.cached_answers} cached answers "
+            f"older than {kept_days} days"
+        )
         keep = days or current.audit_retention_days
         try:
             removed = _open_log(current, console).prune(
