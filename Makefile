@@ -27,8 +27,10 @@ setup: $(STAMP)
 index: setup
 	$(BIN)/wegwijzer ingest
 
+# On this machine only: single-user mode, no key needed, bound to loopback (the server
+# refuses anything else in this mode). A server for others uses API keys or an SSO proxy.
 run: index
-	$(BIN)/wegwijzer serve
+	WEGWIJZER_AUTH_MODE=$${WEGWIJZER_AUTH_MODE:-single_user} $(BIN)/wegwijzer serve
 
 lint: setup
 	$(BIN)/ruff check .

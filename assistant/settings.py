@@ -206,8 +206,11 @@ class Settings(BaseSettings):
     )
 
     # --- access --------------------------------------------------------------
-    auth_mode: Literal["keys", "proxy"] = Field(
-        "keys", description="keys: API keys (wegwijzer keys); proxy: a trusted SSO proxy's headers."
+    auth_mode: Literal["keys", "proxy", "single_user"] = Field(
+        "keys",
+        description="keys: API keys (wegwijzer keys); proxy: a trusted SSO proxy's headers; "
+        "single_user: no key needed, every caller is the one local user (role 'user'), "
+        "on a loopback address only.",
     )
     api_keys_file: Path | None = Field(
         None, description="SQLite file of hashed API keys; default <data_dir>/api_keys.sqlite."

@@ -23,7 +23,7 @@ def keyed(ingested: Settings, tmp_path_factory) -> Iterator[tuple[str, dict[str,
     """A server over the real index whose keys live in their own file."""
     keys_file = tmp_path_factory.mktemp("keys") / "api_keys.sqlite"
     settings = ingested.model_copy(update={"api_keys_file": keys_file})
-    env = server_env(settings, WEGWIJZER_API_KEYS_FILE=str(keys_file))
+    env = server_env(settings, WEGWIJZER_API_KEYS_FILE=str(keys_file), WEGWIJZER_AUTH_MODE="keys")
     keys = {}
     for name, role in (("medewerker", "user"), ("beheer", "admin"), ("oud", "user")):
         made = subprocess.run(
@@ -211,8 +211,9 @@ def test_proxy_mode_believes_only_the_trusted_proxy(ingested: Settings, tmp_path
     assert claimed.status_code == 403
 
 
-def test_open_server_on_the_network_refuses_to_start(ingested: Settings, tmp_path) -> None:
+def test_single_user_mode_refuses_a_network_address(ingested: Settings, tmp_path) -> None:
     env = server_env(ingested, WEGWIJZER_API_KEYS_FILE=str(tmp_path / "none.db"))
+    assert env["WEGWIJZER_AUTH_MODE"] == "single_user"
     result = subprocess.run(
         [
             sys.executable,
@@ -231,4 +232,55 @@ def test_open_server_on_the_network_refuses_to_start(ingested: Settings, tmp_pat
         timeout=120,
     )
     assert result.returncode == 2
-    assert "without API keys" in result.stderr and "keys create" in result.stderr
+    assert "single-user mode" in result.stdout + result.stderr
+
+
+def test_single_user_mode_is_a_user_and_says_so_at_start(ingested: Settings, tmp_path) -> None:
+    """The local user of single-user mode is never an administrator; an admin key still
+    opens the admin pages, and the server warns in its log that it runs without keys."""
+    from assistant.security.api_keys import KeyStore
+
+    keys_file = tmp_path / "keys.db"
+    _, admin_key = KeyStore(keys_file).create("beheer", "admin")
+    process, base = start_server(server_env(ingested, WEGWIJZER_API_KEYS_FILE=str(keys_file)))
+    try:
+        search = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, timeout=60)
+        anonymous_admin = httpx.get(f"{base}/api/admin/feedback", timeout=30)
+        keyed_admin = httpx.get(
+            f"{base}/api/admin/feedback", headers=_bearer(admin_key), timeout=30
+        )
+    finally:
+        stop(process)
+    log = process.stderr.read().decode() if process.stderr else ""
+    assert search.status_code == 200
+    assert anonymous_admin.status_code == 403
+    assert keyed_admin.status_code == 200
+    assert "Single-user mode" in log
+
+
+def test_without_keys_nobody_gets_in_and_revoking_the_last_key_keeps_it_closed(
+    ingested: Settings, tmp_path
+) -> None:
+    """API-key mode on loopback with no (or no more) keys is closed, not open."""
+    from assistant.security.api_keys import KeyStore
+
+    keys = KeyStore(tmp_path / "keys.db")
+    env = server_env(
+        ingested, WEGWIJZER_API_KEYS_FILE=str(tmp_path / "keys.db"), WEGWIJZER_AUTH_MODE="keys"
+    )
+    process, base = start_server(env)
+    try:
+        before = httpx.get(f"{base}/api/admin/feedback", timeout=30)
+        made, key = keys.create("enige", "admin")
+        with_key = httpx.get(f"{base}/api/admin/feedback", headers=_bearer(key), timeout=30)
+        keys.revoke(made.id)
+        after = httpx.post(f"{base}/api/search", json={"query": "DPIA"}, timeout=60)
+        admin_after = httpx.get(f"{base}/api/admin/feedback", timeout=30)
+    finally:
+        stop(process)
+    assert before.status_code == 401 and "API-sleutel" in before.json()["detail"]
+    assert with_key.status_code == 200
+    assert after.status_code == 401
+    assert admin_after.status_code == 401
+    log = process.stderr.read().decode() if process.stderr else ""
+    assert "No active API keys" in log

@@ -26,6 +26,8 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         WEGWIJZER_EMBEDDING_THREADS="1",
         # generous: the tests of limits set their own
         WEGWIJZER_RATE_LIMIT="600/minute",
+        # no keys needed; the tests of keys and roles set WEGWIJZER_AUTH_MODE=keys
+        WEGWIJZER_AUTH_MODE="single_user",
     )
     env.update(extra)
     return env

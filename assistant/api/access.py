@@ -1,9 +1,10 @@
-"""Who is asking: an API key, a user named by a trusted SSO proxy, or, on a server
-bound to loopback with no keys at all, the single local user."""
+"""Who is asking: an API key, a user named by a trusted SSO proxy, or, in single-user
+mode (an explicit setting, loopback only), the one local user, with the role ``user``."""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, status
@@ -48,16 +49,41 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+SINGLE_USER = Principal("single-user", "user", "lokale gebruiker")
+
+
 def open_bind_problem(settings: Settings, keys: KeyStore) -> str | None:
-    """Why the server must not start as configured: bound to a non-loopback address
-    with nobody to check who is asking. None when it may start."""
-    if settings.auth_mode == "proxy" or is_loopback(settings.host) or keys.active_count():
+    """Why the server must not start as configured, or None when it may start.
+
+    Single-user mode lets every caller in without a key, so it is for loopback only;
+    an API-key server without keys lets nobody in, which is closed, not open."""
+    if settings.auth_mode != "single_user" or is_loopback(settings.host):
         return None
     return (
-        f"Refusing to listen on {settings.host} without API keys: anyone on the network "
-        "could use the assistant. Create a key with 'wegwijzer keys create --name <who>', "
-        "put an SSO proxy in front (WEGWIJZER_AUTH_MODE=proxy), or bind to 127.0.0.1."
+        f"Refusing to listen on {settings.host} in single-user mode: anyone on the network "
+        "could use the assistant. Bind to 127.0.0.1, or use API keys "
+        "(WEGWIJZER_AUTH_MODE=keys, 'wegwijzer keys create --name <who>') or an SSO proxy "
+        "(WEGWIJZER_AUTH_MODE=proxy)."
     )
+
+
+def warn_about_access(settings: Settings, keys: KeyStore) -> None:
+    """Log, at start-up, a mode that lets everyone in, or nobody."""
+    log = logging.getLogger(__name__)
+    if settings.auth_mode == "single_user":
+        log.warning(
+            "Single-user mode (WEGWIJZER_AUTH_MODE=single_user): every request to %s:%s is "
+            "answered without a key, as the local user (role 'user'; the admin pages need "
+            "an admin key). Use API keys or an SSO proxy when others can reach this port, "
+            "including through a reverse proxy.",
+            settings.host,
+            settings.port,
+        )
+    elif settings.auth_mode == "keys" and keys.active_count() == 0:
+        log.warning(
+            "No active API keys: every request is refused until one is created with "
+            "'wegwijzer keys create --name <who>'."
+        )
 
 
 class Access:
@@ -67,23 +93,16 @@ class Access:
         self._settings = settings
         self._keys = keys
 
-    def open_for_single_user(self) -> bool:
-        """No keys and bound to loopback: one local user, no key needed."""
-        return (
-            self._settings.auth_mode == "keys"
-            and is_loopback(self._settings.host)
-            and self._keys.active_count() == 0
-        )
-
     def identify(self, request: Request) -> Principal:
-        """The caller, or an HTTP 401/403 with a Dutch explanation."""
+        """The caller, or an HTTP 401/403 with a Dutch explanation. In single-user mode a
+        presented key still counts (an administrator's key opens the admin pages)."""
         client = request.client.host if request.client else "unknown"
         if self._settings.auth_mode == "proxy":
             return self._from_proxy(request, client)
         presented = _presented_key(request)
         if presented is None:
-            if self.open_for_single_user():
-                return Principal(f"client:{client}", "admin", "lokale gebruiker")
+            if self._settings.auth_mode == "single_user":
+                return SINGLE_USER
             raise _unauthorized(NEEDS_KEY)
         key = self._keys.check(presented)
         if key is None:

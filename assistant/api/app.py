@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from assistant import __version__
-from assistant.api.access import open_bind_problem
+from assistant.api.access import open_bind_problem, warn_about_access
 from assistant.api.middleware import BodySizeLimit, SecurityHeaders
 from assistant.api.observe import RequestObserver
 from assistant.api.routes import admin, chat, feedback, health, metrics, pages, search
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         problem = open_bind_problem(settings, built.keys)
         if problem:
             raise RuntimeError(problem)
+        warn_about_access(settings, built.keys)
         app.state.services = built
         watcher = asyncio.create_task(_watch_alerts(built.alerts))
         yield
