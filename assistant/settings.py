@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     chroma_mode: Literal["embedded", "http"] = "embedded"
     chroma_host: str = "127.0.0.1"
     chroma_port: int = 8001
+    chroma_token: SecretStr | None = Field(
+        None,
+        description="http mode: sent as X-Chroma-Token (the token proxy in front of the Chroma "
+        "server, deploy/kubernetes/chroma.yaml; Chroma 1.x has no authentication of its own).",
+    )
     collection_prefix: str = Field("wegwijzer", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}$")
     default_collection: str = Field(
         "algemeen",

@@ -127,8 +127,12 @@ def create_client(settings: Settings) -> ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.chroma_mode == "http":
+            token = settings.chroma_token.get_secret_value() if settings.chroma_token else ""
             return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                headers={"X-Chroma-Token": token} if token else None,
+                settings=chroma_settings,
             )
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
