@@ -314,6 +314,9 @@ class Settings(BaseSettings):
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self
+    api_docs: bool = Field(
+        True, description="Swagger UI at /docs, served by the app (/openapi.json is always on)."
+    )
 
     @cached_property
     def index_dir(self) -> Path:

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from assistant import __version__
 from assistant.api.access import open_bind_problem, warn_about_access
+from assistant.api.docs import add_api_docs
 from assistant.api.middleware import BodySizeLimit, SecurityHeaders
 from assistant.api.observe import RequestObserver
 from assistant.api.routes import admin, chat, feedback, health, metrics, pages, search
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             "Antwoorden komen alleen uit de documenten, met bronvermelding."
         ),
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load from a CDN: ours in assistant/api/docs.py
+        redoc_url=None,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
     if settings.cors_origins:  # no CORS at all unless origins are configured
@@ -71,6 +74,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(metrics.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    if settings.api_docs:
+        add_api_docs(app)
     return app
 
 

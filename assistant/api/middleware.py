@@ -18,8 +18,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# FastAPI's own documentation pages load their script and style from a CDN
-DOCS_PATHS = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -33,7 +31,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -41,7 +38,7 @@ class SecurityHeaders:
                 for name, value in SECURITY_HEADERS.items():
                     if name not in headers:
                         headers[name] = value
-                if "content-security-policy" not in headers and not path.startswith(DOCS_PATHS):
+                if "content-security-policy" not in headers:
                     headers["Content-Security-Policy"] = API_CSP
             await send(message)
 
