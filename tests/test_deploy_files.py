@@ -11,6 +11,7 @@ probe and health-check paths are routes of the app, and every image is pinned.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import importlib.util
 import ipaddress
@@ -896,10 +897,11 @@ def test_kustomization_lists_every_manifest_and_its_secret_template() -> None:
     manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == manifests
     assert kustomization["namespace"] == "wegwijzer"
-    for generator in kustomization["secretGenerator"]:
-        for env_file in generator["envs"]:
-            example = read_env_file(K8S / f"{env_file}.example")
-            assert {"OAUTH2_PROXY_CLIENT_SECRET", "OAUTH2_PROXY_COOKIE_SECRET"} <= set(example)
+    secrets = example_secrets()
+    assert {"OAUTH2_PROXY_CLIENT_SECRET", "OAUTH2_PROXY_COOKIE_SECRET"} <= set(
+        secrets["wegwijzer-oauth2-proxy"]
+    )
+    assert set(secrets[BACKING_SECRET]) == {"REDIS_PASSWORD", "CHROMA_TOKEN"}
     image = kustomization["images"][0]
     assert f"{image['name']}:{image['newTag']}" == APP_IMAGE
 
@@ -924,6 +926,8 @@ def test_k8s_objects_deserialise_into_the_official_models(
         ("Deployment", "ollama"),
         ("Service", "ollama"),
         ("Job", "wegwijzer-ingest"),
+        ("ConfigMap", "chroma-proxy"),
+        ("NetworkPolicy", "default-deny-ingress"),
     ]:
         assert expected in kinds, expected
     for _, doc, _ in k8s_objects:
@@ -939,6 +943,72 @@ def pod_specs(objects: list[tuple[str, dict[str, Any], Any]]) -> dict[str, dict[
     }
 
 
+# The Secret of the Redis password and the Chroma token (backing-services.env.example).
+BACKING_SECRET = "wegwijzer-backing-services"
+K8sDocs = dict[tuple[str, str], dict[str, Any]]
+
+
+def k8s_docs() -> K8sDocs:
+    """The manifests by (kind, name), without the client's models."""
+    return {(doc["kind"], doc["metadata"]["name"]): doc for _, doc in k8s_documents()}
+
+
+def example_secrets() -> dict[str, dict[str, str]]:
+    """The data of each Secret of the secretGenerator, from the committed ``*.example`` files
+    (the real env files are not in the repository)."""
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    secrets: dict[str, dict[str, str]] = {}
+    for generator in kustomization["secretGenerator"]:
+        data = secrets.setdefault(generator["name"], {})
+        for env_file in generator["envs"]:
+            data.update(read_env_file(K8S / f"{env_file}.example"))
+    return secrets
+
+
+def expand(value: str, env: dict[str, str]) -> str:
+    """The kubelet's $(VAR) in env values, command and args: a variable defined before is
+    filled in, $$ is a $, anything else stays as written."""
+
+    def one(match: re.Match[str]) -> str:
+        return "$" if match.group(0) == "$$" else env.get(match.group(1), match.group(0))
+
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)", one, value)
+
+
+def pod_template(docs: K8sDocs, workload: str) -> dict[str, Any]:
+    templates = [
+        doc["spec"]["template"]
+        for (kind, name), doc in docs.items()
+        if name == workload and kind in ("Deployment", "StatefulSet", "Job")
+    ]
+    assert len(templates) == 1, workload
+    return templates[0]
+
+
+def container(docs: K8sDocs, workload: str, name: str) -> dict[str, Any]:
+    return {c["name"]: c for c in pod_template(docs, workload)["spec"]["containers"]}[name]
+
+
+def container_env(docs: K8sDocs, workload: str, name: str) -> dict[str, str]:
+    """A container's environment as the kubelet builds it: envFrom, then env in order, from
+    the ConfigMaps of the manifests and the Secrets with their example values."""
+    secrets = example_secrets()
+    spec = container(docs, workload, name)
+    env: dict[str, str] = {}
+    for source in spec.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(docs[("ConfigMap", source["configMapRef"]["name"])]["data"])
+        else:
+            env.update(secrets[source["secretRef"]["name"]])
+    for var in spec.get("env", []):
+        if "value" in var:
+            env[var["name"]] = expand(var["value"], env)
+        else:
+            ref = var["valueFrom"]["secretKeyRef"]  # the only reference these manifests use
+            env[var["name"]] = secrets[ref["name"]][ref["key"]]
+    return env
+
+
 def test_k8s_settings_images_and_services_fit_together(
     k8s_objects: list[tuple[str, dict[str, Any], Any]],
     monkeypatch: pytest.MonkeyPatch,
@@ -946,10 +1016,11 @@ def test_k8s_settings_images_and_services_fit_together(
 ) -> None:
     docs = {(doc["kind"], doc["metadata"]["name"]): doc for _, doc, _ in k8s_objects}
     config = docs[("ConfigMap", "wegwijzer-config")]["data"]
-    settings = load_settings(config, monkeypatch)
+    settings = load_settings(container_env(docs, "wegwijzer-api", "api"), monkeypatch)
     assert settings.chroma_mode == "http" and settings.conversation_store == "redis"
     assert settings.auth_mode == "proxy" and settings.trusted_proxies == ["127.0.0.1", "::1"]
-    assert settings.limits_storage_uri.startswith("redis://redis:6379/")
+    assert settings.limits_storage_uri.startswith("redis://wegwijzer:")
+    assert settings.limits_storage_uri.endswith("@redis:6379/0")
     services = {name for kind, name in docs if kind == "Service"}
     assert settings.chroma_host in services and settings.ollama_host == "http://ollama:11434"
     assert config["INGEST_ON_START"] == "0"  # the Job ingests, not every replica
@@ -1059,6 +1130,321 @@ def test_k8s_ingress_hpa_pdb_ollama_and_job(
     chroma = docs[("StatefulSet", "chroma")]["spec"]["template"]["spec"]["containers"][0]
     compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
     assert chroma["image"] == compose["services"]["chroma"]["image"]
+
+
+# --- Kubernetes: who may reach Redis, Chroma and Ollama ---------------------------------------
+
+
+def redis_users(args: list[str]) -> dict[str, list[str]]:
+    """The ``--user NAME RULES...`` ACL lines of a redis-server command line."""
+    assert args[0] == "redis-server"
+    options: list[tuple[str, list[str]]] = []
+    for arg in args[1:]:
+        if arg.startswith("--"):
+            options.append((arg[2:], []))
+        else:
+            options[-1][1].append(arg)
+    return {values[0]: values[1:] for name, values in options if name == "user"}
+
+
+def test_k8s_redis_wants_its_acl_user_and_the_api_urls_carry_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from limits.storage import storage_from_string
+    from redis.connection import parse_url
+
+    docs = k8s_docs()
+    password = example_secrets()[BACKING_SECRET]["REDIS_PASSWORD"]
+    server = container(docs, "redis", "redis")
+    server_env = container_env(docs, "redis", "redis")
+    assert server_env["REDIS_PASSWORD"] == password == server_env["REDISCLI_AUTH"]
+    users = redis_users([expand(arg, server_env) for arg in server["args"]])
+    assert "off" in users["default"] and "on" not in users["default"]  # no login without one
+
+    settings = load_settings(container_env(docs, "wegwijzer-api", "api"), monkeypatch)
+    urls = {"limits": settings.limits_storage_uri, "conversations": settings.redis_url}
+    for purpose, url in urls.items():
+        parts = parse_url(url)  # as redis-py reads it, for the store and for limits
+        assert parts["host"] == "redis" and parts["port"] == 6379, purpose
+        assert parts["password"] == password, purpose
+        rules = users[parts["username"]]
+        assert "on" in rules and f">{password}" in rules and "nopass" not in rules
+        assert "-@dangerous" in rules  # no CONFIG SET dir, MODULE LOAD, FLUSHALL, ...
+    assert parse_url(urls["limits"])["db"] != parse_url(urls["conversations"])["db"]
+    kwargs = storage_from_string(urls["limits"]).storage.connection_pool.connection_kwargs
+    assert (kwargs["username"], kwargs["password"]) == (
+        parse_url(urls["limits"])["username"],
+        password,
+    )
+
+    # the probes log in as that user; -e: an error reply (NOAUTH, WRONGPASS) fails readiness
+    user = parse_url(urls["limits"])["username"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        command = server[probe]["exec"]["command"]
+        assert command[0] == "redis-cli" and command[command.index("--user") + 1] == user
+    assert "-e" in server["readinessProbe"]["exec"]["command"]
+    # nothing else gets the password
+    for workload, name in (
+        ("wegwijzer-ingest", "ingest"),
+        ("chroma", "chroma"),
+        ("ollama", "ollama"),
+    ):
+        env = container_env(docs, workload, name)
+        assert password not in env.values() and "WEGWIJZER_REDIS_URL" not in env, workload
+
+
+def render_nginx_template(template: str, env: dict[str, str]) -> str:
+    """What the nginx image's entrypoint writes to conf.d: envsubst of the variables whose names
+    match NGINX_ENVSUBST_FILTER (a regular expression, as its awk applies it)."""
+    names = [n for n in env if re.search(env.get("NGINX_ENVSUBST_FILTER", ""), n)]
+    for name in names:
+        template = template.replace(f"${{{name}}}", env[name]).replace(f"${name}", env[name])
+    return template
+
+
+def test_k8s_chroma_answers_only_through_the_token_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = k8s_docs()
+    pod = pod_template(docs, "chroma")["spec"]
+    # the Service "chroma" would give the pod CHROMA_PORT=tcp://..., which Chroma 1.x reads as
+    # its port setting and fails on
+    assert pod["enableServiceLinks"] is False
+    chroma = container(docs, "chroma", "chroma")
+    chroma_env = container_env(docs, "chroma", "chroma")
+    assert chroma_env["CHROMA_LISTEN_ADDRESS"] == "127.0.0.1"  # not reachable from outside
+    upstream = f"http://127.0.0.1:{int(chroma_env['CHROMA_PORT'])}"
+    assert not chroma.get("ports")
+    liveness = " ".join(chroma["livenessProbe"]["exec"]["command"])
+    assert f"/dev/tcp/127.0.0.1/{chroma_env['CHROMA_PORT']} " in liveness
+    assert "GET /api/v2/heartbeat " in liveness
+
+    service = docs[("Service", "chroma")]["spec"]["ports"][0]
+    proxy = container(docs, "chroma", "proxy")
+    proxy_ports = {p["name"]: p["containerPort"] for p in proxy["ports"]}
+    assert service["targetPort"] in proxy_ports
+    proxy_env = container_env(docs, "chroma", "proxy")
+    token = example_secrets()[BACKING_SECRET]["CHROMA_TOKEN"]
+    assert proxy_env["CHROMA_TOKEN"] == token
+    data = docs[("ConfigMap", "chroma-proxy")]["data"]
+    template = data["chroma.conf.template"]
+    # the entrypoint fills in the token and nothing else ($host and the like stay nginx's)
+    assert set(re.findall(r"\$\{(\w+)\}", template)) == {"CHROMA_TOKEN"}
+    assert [n for n in proxy_env if re.search(proxy_env["NGINX_ENVSUBST_FILTER"], n)] == [
+        "CHROMA_TOKEN"
+    ]
+    rendered = tmp_path / "chroma.conf"
+    rendered.write_text(render_nginx_template(template, proxy_env), encoding="utf-8")
+    (server,) = find(parse_nginx(rendered), "server")
+    assert find(server.block, "listen")[0].args == [str(proxy_ports[service["targetPort"]])]
+    # Chroma's own request limit (max_payload_size_bytes, 40 MiB): ingest sends batches
+    assert size_bytes(find(server.block, "client_max_body_size")[0].args[0]) == 40 * 1024**2
+    locations = {tuple(d.args): d for d in find(server.block, "location")}
+    assert set(locations) == {("=", "/api/v2/heartbeat"), ("=", "/proxy-health"), ("/",)}
+    for directive in walk(server.block):
+        if directive.name == "proxy_pass":
+            assert directive.args == [upstream]
+    checks = find(locations[("/",)].block, "if")
+    assert [d.args for d in checks] == [
+        ["($http_x_chroma_token", "=", "", ")"],  # no header, or CHROMA_TOKEN empty: nobody
+        ["($http_x_chroma_token", "!=", token, ")"],
+    ]
+    assert all([r.args for r in find(d.block, "return")] == [["401"]] for d in checks)
+    # only the open locations for the probes
+    assert proxy["readinessProbe"]["httpGet"]["path"] == "/api/v2/heartbeat"
+    assert proxy["livenessProbe"]["httpGet"]["path"] == "/proxy-health"
+
+    # nginx.conf: conf.d included, pid and temporary files on the /tmp emptyDir
+    main = tmp_path / "nginx.conf"
+    main.write_text(data["nginx.conf"], encoding="utf-8")
+    config = parse_nginx(main)
+    assert [d.args for d in walk(config) if d.name == "include"] == [["/etc/nginx/conf.d/*.conf"]]
+    paths = [d.args[0] for d in walk(config) if d.name == "pid" or d.name.endswith("_temp_path")]
+    assert len(paths) == 6 and all(p.startswith("/tmp/") for p in paths)
+    mounts = {m["mountPath"]: m for m in proxy["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert mounts["/etc/nginx/nginx.conf"]["subPath"] == "nginx.conf"
+    config_map = volumes[mounts["/etc/nginx/templates"]["name"]]["configMap"]
+    assert config_map["name"] == "chroma-proxy"
+    assert {"key": "chroma.conf.template", "path": "chroma.conf.template"} in config_map["items"]
+    assert "emptyDir" in volumes[mounts["/etc/nginx/conf.d"]["name"]]
+    assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
+    security = proxy["securityContext"]
+    assert security["runAsNonRoot"] is True and security["readOnlyRootFilesystem"] is True
+
+    # the API and the ingest job send that token to the Service "chroma"
+    for workload, name in (("wegwijzer-api", "api"), ("wegwijzer-ingest", "ingest")):
+        settings = load_settings(container_env(docs, workload, name), monkeypatch)
+        assert settings.chroma_token is not None, workload
+        assert settings.chroma_token.get_secret_value() == token, workload
+        assert (settings.chroma_host, settings.chroma_port) == ("chroma", service["port"])
+
+
+def test_k8s_chroma_proxy_passes_nginx_t(tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if nginx is None:
+        pytest.skip("nginx not installed (make service-deps installs it)")
+    docs = k8s_docs()
+    data = docs[("ConfigMap", "chroma-proxy")]["data"]
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    rendered = render_nginx_template(
+        data["chroma.conf.template"], container_env(docs, "chroma", "proxy")
+    )
+    main = re.sub(r"(?<= )/tmp/", f"{tmp_path}/", data["nginx.conf"])
+    main = main.replace("/etc/nginx/conf.d/", f"{conf_d}/")
+    (tmp_path / "nginx.conf").write_text(main, encoding="utf-8")
+    command = [nginx, "-t", "-e", "stderr", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
+    # the site must be read: a broken one fails
+    (conf_d / "chroma.conf").write_text(rendered.replace("listen", "lisen", 1), encoding="utf-8")
+    assert subprocess.run(command, capture_output=True).returncode != 0
+    (conf_d / "chroma.conf").write_text(rendered, encoding="utf-8")
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "[warn]" not in result.stderr and "[emerg]" not in result.stderr, result.stderr
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector; the policies use matchLabels only (an empty one selects all)."""
+    assert set(selector) <= {"matchLabels"}, f"only matchLabels is read here: {selector}"
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def admitted_ports(docs: K8sDocs, target: dict[str, str], source: dict[str, str], namespace: str):
+    """The ports of a pod (labels ``target``) in the namespace wegwijzer that a pod (labels
+    ``source``) in ``namespace`` may connect to, by the NetworkPolicies of the manifests as
+    the API defines them: a pod no policy selects admits everything."""
+    policies = [
+        doc
+        for (kind, _), doc in docs.items()
+        if kind == "NetworkPolicy"
+        and "Ingress" in doc["spec"]["policyTypes"]
+        and selects(doc["spec"]["podSelector"], target)
+    ]
+    if not policies:
+        return {"every port"}
+    ports: set[int | str] = set()
+    for policy in policies:
+        for rule in policy["spec"].get("ingress", []):
+            assert rule.get("from"), f"{policy['metadata']['name']}: a rule for everyone"
+            for peer in rule["from"]:
+                assert "ipBlock" not in peer, policy["metadata"]["name"]
+                if "namespaceSelector" in peer:
+                    ns_labels = {"kubernetes.io/metadata.name": namespace}
+                    in_namespace = selects(peer["namespaceSelector"], ns_labels)
+                else:
+                    in_namespace = namespace == "wegwijzer"
+                if in_namespace and selects(peer.get("podSelector", {}), source):
+                    for port in rule.get("ports", [{"port": "every port"}]):
+                        assert port.get("protocol", "TCP") == "TCP"
+                        ports.add(port["port"])
+    return ports
+
+
+def test_k8s_network_policies_admit_only_the_api_to_the_backing_services() -> None:
+    docs = k8s_docs()
+    workloads = {
+        doc["metadata"]["name"]: doc["spec"]["template"]
+        for (kind, _), doc in docs.items()
+        if kind in ("Deployment", "StatefulSet", "Job")
+    }
+    labels = {name: t["metadata"]["labels"] for name, t in workloads.items()}
+    assert docs[("NetworkPolicy", "default-deny-ingress")]["spec"] == {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+    }
+    expected: dict[str, dict[str, set[int | str]]] = {
+        "redis": {"wegwijzer-api": {6379}},
+        "chroma": {"wegwijzer-api": {8000}, "wegwijzer-ingest": {8000}},
+        "ollama": {"wegwijzer-api": {11434}},
+        "wegwijzer-api": {},
+        "wegwijzer-ingest": {},
+    }
+    assert set(expected) == set(workloads)  # a new workload: say here who may reach it
+    controller = ({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx")
+    for target, sources in expected.items():
+        found = {
+            source: ports
+            for source in workloads
+            if (ports := admitted_ports(docs, labels[target], labels[source], "wegwijzer"))
+        }
+        assert found == sources, target
+        assert not admitted_ports(docs, labels[target], {}, "default"), target
+        from_controller = admitted_ports(docs, labels[target], *controller)
+        assert bool(from_controller) == (target == "wegwijzer-api"), target
+        # what is admitted is the port the target's Service sends to
+        named = {
+            p["name"]: p["containerPort"]
+            for c in workloads[target]["spec"]["containers"]
+            for p in c.get("ports", [])
+        }
+        services = [
+            doc
+            for (kind, _), doc in docs.items()
+            if kind == "Service"
+            and selects({"matchLabels": doc["spec"]["selector"]}, labels[target])
+        ]
+        targets = {named[p["targetPort"]] for s in services for p in s["spec"]["ports"]}
+        for ports in [*found.values(), from_controller]:
+            assert ports <= targets, target
+    api = container(docs, "wegwijzer-api", "oauth2-proxy")
+    assert admitted_ports(docs, labels["wegwijzer-api"], *controller) == {
+        p["containerPort"] for p in api["ports"]
+    }  # the SSO sidecar, never the app's own port
+
+
+def test_k8s_secret_env_files_are_ignored_by_git() -> None:
+    git = shutil.which("git")
+    if git is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    for generator in kustomization["secretGenerator"]:
+        for env_file in generator["envs"]:
+            ignored = subprocess.run([git, "check-ignore", "-q", str(K8S / env_file)], cwd=REPO)
+            assert ignored.returncode == 0, f"deploy/kubernetes/{env_file} would be committed"
+
+
+def test_kustomize_build_wires_every_secret_reference(tmp_path: Path) -> None:
+    kubectl, kustomize = shutil.which("kubectl"), shutil.which("kustomize")
+    if kubectl is None and kustomize is None:
+        pytest.skip("neither kubectl nor kustomize installed")
+    work = tmp_path / "kubernetes"
+    shutil.copytree(K8S, work)
+    for example in work.glob("*.env.example"):
+        shutil.copy(example, example.with_suffix(""))  # as an administrator fills them in
+    command = [kubectl, "kustomize", str(work)] if kubectl else [kustomize, "build", str(work)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rendered = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    secrets = {d["metadata"]["name"]: d["data"] for d in rendered if d["kind"] == "Secret"}
+    references: list[tuple[str, str | None]] = []
+    for doc in rendered:
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job"):
+            for c in doc["spec"]["template"]["spec"]["containers"]:
+                references += [
+                    (s["secretRef"]["name"], None) for s in c.get("envFrom", []) if "secretRef" in s
+                ]
+                for var in c.get("env", []):
+                    ref = var.get("valueFrom", {}).get("secretKeyRef")
+                    if ref:
+                        references.append((ref["name"], ref["key"]))
+    # generated names carry a hash of the content; every reference must have been rewritten
+    assert {name for name, _ in references} == set(secrets)
+    for name, key in references:
+        assert key is None or key in secrets[name], (name, key)
+    examples = example_secrets()
+    for name, data in secrets.items():
+        generator = name.rsplit("-", 1)[0]
+        decoded = {k: base64.b64decode(v).decode() for k, v in data.items()}
+        assert decoded == examples[generator], name
+    assert {d["metadata"]["name"] for d in rendered if d["kind"] == "NetworkPolicy"} >= {
+        "default-deny-ingress"
+    }
+    assert all(
+        d["metadata"]["namespace"] == "wegwijzer" for d in rendered if d["kind"] != "Namespace"
+    )
 
 
 # --- offline install, Makefile -----------------------------------------------------------------
