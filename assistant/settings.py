@@ -307,6 +307,9 @@ class Settings(BaseSettings):
     # --- server ----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    api_docs: bool = Field(
+        True, description="Swagger UI at /docs, served by the app (/openapi.json is always on)."
+    )
     torch_threads: int = Field(2, ge=1, le=64)
 
     @model_validator(mode="after")
@@ -314,9 +317,6 @@ class Settings(BaseSettings):
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self
-    api_docs: bool = Field(
-        True, description="Swagger UI at /docs, served by the app (/openapi.json is always on)."
-    )
 
     @cached_property
     def index_dir(self) -> Path:
