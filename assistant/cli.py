@@ -359,7 +359,13 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key.")],
-    role: Annotated[str, typer.Option(help="user, or admin (feedback, logs, documents).")] = "user",
+    role: Annotated[
+        str,
+        typer.Option(
+            help="user; admin (feedback, logs, documents); or metrics (only /metrics, for "
+            "Prometheus)."
+        ),
+    ] = "user",
     collections: Annotated[
         list[str] | None,
         typer.Option(
@@ -377,6 +383,8 @@ def keys_create(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     scope = ", ".join(key.collections) if key.collections else "all collections"
+    if key.role == "metrics":
+        scope = "/metrics only"
     _audit_key_change(
         "keys.create",
         key.id,

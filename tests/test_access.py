@@ -284,3 +284,99 @@ def test_without_keys_nobody_gets_in_and_revoking_the_last_key_keeps_it_closed(
     assert admin_after.status_code == 401
     log = process.stderr.read().decode() if process.stderr else ""
     assert "No active API keys" in log
+
+
+def _cli_create_key(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    """`wegwijzer keys create ARGS` against the key file of ``settings``."""
+    env = server_env(settings, WEGWIJZER_API_KEYS_FILE=str(settings.api_keys_path))
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "keys", "create", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def metrics_key(keyed) -> str:
+    """A metrics key made with the CLI in the running keyed server's key file."""
+    _, _, settings = keyed
+    made = _cli_create_key(settings, "--name", "prometheus", "--role", "metrics")
+    assert made.returncode == 0, made.stderr
+    assert "(metrics, /metrics only)" in made.stderr
+    return made.stdout.strip().splitlines()[-1]
+
+
+def test_a_metrics_key_reads_metrics_and_nothing_else(keyed, metrics_key: str) -> None:
+    from assistant.api.access import Principal
+
+    base, keys, settings = keyed
+    scraped = httpx.get(f"{base}/metrics", headers=_bearer(metrics_key), timeout=60)
+    assert scraped.status_code == 200
+    assert "wegwijzer_http_requests_total" in scraped.text
+    assert httpx.get(f"{base}/metrics", headers=_bearer(keys["beheer"])).status_code == 200
+    as_user = httpx.get(f"{base}/metrics", headers=_bearer(keys["medewerker"]))
+    assert as_user.status_code == 403
+
+    refused = {
+        "search": httpx.post(
+            f"{base}/api/search", json={"query": "DPIA"}, headers=_bearer(metrics_key)
+        ),
+        "chat": httpx.post(
+            f"{base}/api/chat", json={"message": "Wat is een DPIA?"}, headers=_bearer(metrics_key)
+        ),
+        "feedback": httpx.post(
+            f"{base}/api/feedback",
+            json={"message_id": "x", "rating": "up"},
+            headers=_bearer(metrics_key),
+        ),
+        "admin": httpx.get(f"{base}/api/admin/feedback", headers=_bearer(metrics_key)),
+        "dashboard": httpx.get(f"{base}/api/admin/dashboard", headers=_bearer(metrics_key)),
+    }
+    for what, response in refused.items():
+        assert response.status_code == 403, what
+        assert "/metrics" in response.json()["detail"], what
+    # nor does it read a collection where a page checks that itself (document pages)
+    assert not Principal("key:p", "metrics", "prometheus").may_read("algemeen")
+
+    bound = _cli_create_key(
+        settings, "--name", "p2", "--role", "metrics", "--collection", "algemeen"
+    )
+    assert bound.returncode == 2 and "metrics key reads no collection" in bound.stderr
+
+
+def test_metrics_role_in_a_key_file_made_before_it(tmp_path) -> None:
+    """A key file whose table allowed only user and admin takes a metrics key, and its
+    keys keep working."""
+    import hashlib
+    import sqlite3
+
+    from assistant.security.api_keys import KeyStore
+
+    path = tmp_path / "old.sqlite"
+    secret = "s" * 43
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL "
+            "CHECK (role IN ('user', 'admin')), secret_sha256 TEXT NOT NULL, "
+            "created_at REAL NOT NULL, revoked_at REAL)"
+        )
+        db.execute(
+            "INSERT INTO api_keys VALUES ('0123456789ab', 'beheer', 'admin', ?, 1.0, NULL)",
+            (hashlib.sha256(secret.encode()).hexdigest(),),
+        )
+    with sqlite3.connect(path) as db, pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE api_keys SET role = 'metrics'")  # what the old CHECK refused
+
+    store = KeyStore(path)
+    old = store.check(f"wgw_0123456789ab_{secret}")
+    assert old is not None and old.role == "admin" and old.name == "beheer"
+    made, plain = store.create("prometheus", "metrics")
+    checked = store.check(plain)
+    assert checked is not None and checked.role == "metrics" and checked.id == made.id
+    assert [key.role for key in KeyStore(path).list()] == ["admin", "metrics"]
+    with sqlite3.connect(path) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+    assert "api_keys_before_roles" not in tables

@@ -226,18 +226,18 @@ def test_dashboard_charts_every_metric_family(series: dict[str, set[str]]) -> No
 # --- Prometheus files ---------------------------------------------------------------------
 
 
-def test_scrape_config_scrapes_metrics_with_an_admin_key() -> None:
+def test_scrape_config_scrapes_metrics_with_a_metrics_key() -> None:
     config = load_yaml(PROMETHEUS_YML)
     (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "wegwijzer"]
     assert job["metrics_path"] == "/metrics"
     assert job["scrape_interval"] == "30s"
     assert job["authorization"] == {
         "type": "Bearer",
-        "credentials_file": "/etc/prometheus/wegwijzer-admin.key",
+        "credentials_file": "/etc/prometheus/wegwijzer-metrics.key",
     }
     targets = [t for static in job["static_configs"] for t in static["targets"]]
     assert targets == ["wegwijzer:8000"]
-    assert "wegwijzer keys create --name prometheus --role admin" in PROMETHEUS_YML.read_text(
+    assert "wegwijzer keys create --name prometheus --role metrics" in PROMETHEUS_YML.read_text(
         encoding="utf-8"
     )
 

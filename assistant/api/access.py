@@ -36,6 +36,8 @@ class Principal:
         return self.role == "admin"
 
     def may_read(self, collection: str) -> bool:
+        if self.role == "metrics":  # a metrics key reads /metrics only
+            return False
         return self.collections is None or collection in self.collections
 
 

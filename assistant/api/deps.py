@@ -32,14 +32,34 @@ def get_library(services: Annotated[Services, Depends(get_services)]) -> Library
     return services.search
 
 
-def get_caller(request: Request, services: Annotated[Services, Depends(get_services)]) -> Principal:
-    """The caller, counted against the request rate limit."""
+METRICS_KEY_ONLY = "Deze API-sleutel is alleen voor het uitlezen van /metrics."
+METRICS_READERS_ONLY = "/metrics is alleen voor beheerders en metrics-sleutels."
+
+
+def get_any_caller(
+    request: Request, services: Annotated[Services, Depends(get_services)]
+) -> Principal:
+    """The caller of any role, counted against the request rate limit."""
     caller = services.access.identify(request)
     request.state.principal = caller  # for the audit of this request
     try:
         services.limits.count_request(caller.identity)
     except RateLimited as exc:
         raise too_many_requests(exc) from exc
+    return caller
+
+
+def get_caller(caller: Annotated[Principal, Depends(get_any_caller)]) -> Principal:
+    """The caller of anything but /metrics: a metrics key reads only that (403)."""
+    if caller.role == "metrics":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, METRICS_KEY_ONLY)
+    return caller
+
+
+def get_metrics_reader(caller: Annotated[Principal, Depends(get_any_caller)]) -> Principal:
+    """A metrics key or an administrator."""
+    if caller.role not in ("metrics", "admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, METRICS_READERS_ONLY)
     return caller
 
 
@@ -122,5 +142,6 @@ LibraryDep = Annotated[Library, Depends(get_library)]
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]
 CallerDep = Annotated[Principal, Depends(get_caller)]
 AdminDep = Annotated[Principal, Depends(get_admin)]
+MetricsReaderDep = Annotated[Principal, Depends(get_metrics_reader)]
 OriginDep = Annotated[Origin, Depends(get_origin)]
 AdminOriginDep = Annotated[Origin, Depends(get_admin_origin)]

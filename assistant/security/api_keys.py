@@ -22,15 +22,16 @@ from typing import Literal
 from assistant.settings import checked_collection_name
 from assistant.sqlite_file import connect, create_database
 
-Role = Literal["user", "admin"]
-ROLES: tuple[Role, ...] = ("user", "admin")
+# metrics: reads /metrics and nothing else (for Prometheus)
+Role = Literal["user", "admin", "metrics"]
+ROLES: tuple[Role, ...] = ("user", "admin", "metrics")
 _KEY = re.compile(r"^wgw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+    role TEXT NOT NULL CHECK (role IN ('user', 'admin', 'metrics')),
     secret_sha256 TEXT NOT NULL,
     created_at REAL NOT NULL,
     revoked_at REAL,
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 # NULL: every collection; else a JSON list of the collections the key may read
 _ADDED_COLUMNS = ("collections TEXT",)
 _COLUMNS = "id, name, role, created_at, revoked_at, collections"
+_STORED = "id, name, role, secret_sha256, created_at, revoked_at, collections"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class KeyStore:
             for column in _ADDED_COLUMNS:
                 if column.split()[0] not in present:
                     db.execute(f"ALTER TABLE api_keys ADD COLUMN {column}")
+        with closing(self._connect()) as db:
+            _allow_every_role(db)
 
     def _connect(self) -> sqlite3.Connection:
         return connect(self._path, synchronous="FULL")  # a revocation must survive a power cut
@@ -91,6 +95,8 @@ class KeyStore:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if not name.strip():
             raise ValueError("a key needs a name (who or what uses it)")
+        if role == "metrics" and collections:
+            raise ValueError("a metrics key reads no collection: leave out --collection")
         bound = tuple(dict.fromkeys(collections)) if collections else None
         for collection in bound or ():
             checked_collection_name(collection)
@@ -150,6 +156,33 @@ class KeyStore:
         if not hmac.compare_digest(row[6], _sha256(secret)):
             return None
         return ApiKey.from_row(row)
+
+
+def _allow_every_role(db: sqlite3.Connection) -> None:
+    """Files made before the metrics role allow only user and admin in their CHECK.
+    SQLite cannot change a CHECK, so such a table is copied into one made by SCHEMA."""
+
+    def outdated() -> bool:
+        (sql,) = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'api_keys'"
+        ).fetchone()
+        return not all(f"'{role}'" in sql for role in ROLES)
+
+    if not outdated():
+        return
+    db.execute("BEGIN IMMEDIATE")  # one migration at a time; none half done
+    try:
+        if outdated():  # another process may have migrated it meanwhile
+            db.execute("ALTER TABLE api_keys RENAME TO api_keys_before_roles")
+            db.execute(SCHEMA)
+            db.execute(
+                f"INSERT INTO api_keys ({_STORED}) SELECT {_STORED} FROM api_keys_before_roles"
+            )
+            db.execute("DROP TABLE api_keys_before_roles")
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
 
 
 def _sha256(secret: str) -> str:

@@ -1,5 +1,5 @@
-"""GET /metrics: Prometheus text format (administrators only; Prometheus sends an admin
-key as a bearer token)."""
+"""GET /metrics: Prometheus text format, for a metrics key (Prometheus sends it as a
+bearer token) or an administrator."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from assistant.api.deps import AdminDep, ServicesDep
+from assistant.api.deps import MetricsReaderDep, ServicesDep
 from assistant.governance.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["admin"])
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(services: ServicesDep, admin: AdminDep) -> Response:
+async def metrics(services: ServicesDep, reader: MetricsReaderDep) -> Response:
     """Requests, latencies, tokens, cache hits, refusals, detections, feedback, LLM
     availability and active alerts."""
     status = await run_in_threadpool(services.llm.status)
