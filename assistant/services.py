@@ -18,6 +18,7 @@ from assistant.llm.provider import LLMProvider
 from assistant.retrieval.library import Library
 from assistant.retrieval.rerank import CrossEncoderReranker, Reranker
 from assistant.security.api_keys import KeyStore
+from assistant.security.known_attacks import KnownAttacks
 from assistant.security.rate_limits import RateLimits
 from assistant.settings import Settings
 from ingest.embeddings import create_embeddings
@@ -53,7 +54,14 @@ def build_services(settings: Settings) -> Services:
     search = Library(settings, store, embeddings, reranker)
     llm = LLMProvider(settings)
     conversations = open_conversation_store(settings)
-    answers = AnswerService(settings, search, llm, conversations, EvidenceRanker(embeddings))
+    known_attacks = (
+        KnownAttacks(embeddings, settings.injection_similarity_threshold)
+        if settings.injection_similarity
+        else None
+    )
+    answers = AnswerService(
+        settings, search, llm, conversations, EvidenceRanker(embeddings), known_attacks
+    )
     keys = KeyStore(settings.api_keys_path)
     audit = AuditLog(settings.audit_path)
     recorder = Recorder(audit, Metrics())

@@ -204,6 +204,18 @@ class Settings(BaseSettings):
     injection_threshold: float = Field(
         0.6, ge=0.05, le=1.0, description="Screening score from which text counts as an attack."
     )
+    injection_similarity: bool = Field(
+        True,
+        description="Also compare a question's sentences with known attacks through the "
+        "embedding model: a signal that does not depend on the wording.",
+    )
+    injection_similarity_threshold: float = Field(
+        0.2,
+        ge=0.0,
+        le=2.0,
+        description="A sentence is a known attack when its (centred) cosine similarity to "
+        "the nearest known attack exceeds that to the nearest ordinary question by this much.",
+    )
     flagged_passages: Literal["drop", "neutralise"] = Field(
         "drop",
         description="A passage that carries instructions: leave it out, or remove "

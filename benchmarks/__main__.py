@@ -1,6 +1,7 @@
-"""``make bench``: retrieval, answers and a load test through the API, then the attack set."""
+"""``make bench``: retrieval, answers and a load test through the API, then the injection
+screen alone on attack set v2 and the attack set end to end."""
 
-from benchmarks import attacks, chat, load, retrieval
+from benchmarks import attacks, chat, injection_screen, load, retrieval
 
 if __name__ == "__main__":
     retrieval.main()
@@ -8,5 +9,7 @@ if __name__ == "__main__":
     chat.main()
     print()
     load.main()
+    print()
+    injection_screen.main()
     print()
     attacks.main()

@@ -126,7 +126,7 @@ def test_planted_instructions_never_reach_the_answer(
     )
     report = run_ingest(settings, embeddings)
     flagged = [chunk for chunk in report.flagged if chunk.startswith("inkoopnotitie")]
-    assert flagged and "negeer_instructies" in report.flagged[flagged[0]]
+    assert flagged and "ignore_instructions" in report.flagged[flagged[0]]
 
     services = build_services(settings)
     answers: AnswerService = services.answers

@@ -56,7 +56,7 @@ from assistant.llm.gate import GenerationGate, ModelBusy
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.hits import SearchHit
 from assistant.retrieval.library import Library
-from assistant.security.injection import neutralise, screen
+from assistant.security.injection import AttackSimilarity, neutralise, screen
 from assistant.security.leaks import PromptLeakCheck
 from assistant.security.pii import KIND_LABELS, without_placeholders
 from assistant.security.question_screen import ScreenedQuestion, screen_question
@@ -160,10 +160,12 @@ class AnswerService:
         llm: LLMProvider,
         conversations: ConversationStore,
         evidence: EvidenceRanker,
+        known_attacks: AttackSimilarity | None = None,
     ) -> None:
         self._settings = settings
         self._search = search
         self._evidence = evidence
+        self._known_attacks = known_attacks
         self._llm = llm
         self._conversations = conversations
         self._prompts: PromptSet = load_prompts(settings.prompt_version)
@@ -327,7 +329,7 @@ class AnswerService:
         return question
 
     def _screened(self, question: str) -> ScreenedQuestion:
-        screened = screen_question(question, self._settings)
+        screened = screen_question(question, self._settings, self._known_attacks)
         if screened.personal_data and self._settings.pii_policy == "refuse":
             kinds = ", ".join(KIND_LABELS[kind] for kind in screened.personal_data)
             raise InvalidMessage(

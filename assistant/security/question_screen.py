@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant.security.injection import clean_question
+from assistant.security.injection import AttackSimilarity, clean_question
 from assistant.security.pii import redact
 from assistant.settings import Settings
 
@@ -35,11 +35,14 @@ class ScreenedQuestion:
         }
 
 
-def screen_question(question: str, settings: Settings) -> ScreenedQuestion:
-    """Redact personal data first (so nothing downstream sees it), then remove attacks."""
+def screen_question(
+    question: str, settings: Settings, known_attacks: AttackSimilarity | None = None
+) -> ScreenedQuestion:
+    """Redact personal data first (so nothing downstream sees it), then remove attacks
+    (``known_attacks``: sentences close to known attacks count as attacks too)."""
     redaction = redact(question) if settings.pii_filter else None
     redacted = redaction.text if redaction else question
-    cleaned = clean_question(redacted, settings.injection_threshold)
+    cleaned = clean_question(redacted, settings.injection_threshold, known_attacks)
     return ScreenedQuestion(
         original_redacted=redacted,
         text=cleaned.text,
