@@ -424,10 +424,10 @@ def keys_revoke(
 
 
 def _audit_key_change(action: str, key_id: str, details: dict) -> None:
-    from assistant.governance.audit_log import AuditLog
+    from assistant.governance.audit_log import open_audit_log
     from assistant.governance.commands import command_line_origin
 
-    AuditLog(_settings().audit_path).append(
+    open_audit_log(_settings()).append(
         command_line_origin(),
         action=action,
         object=f"key:{key_id}",

@@ -11,7 +11,7 @@ from assistant.conversations import ConversationStore, open_conversation_store
 from assistant.generation.answer_service import AnswerService
 from assistant.generation.evidence import EvidenceRanker
 from assistant.governance.alerts import AlertMonitor
-from assistant.governance.audit_log import AuditLog
+from assistant.governance.audit_log import AuditLog, open_audit_log
 from assistant.governance.metrics import Metrics
 from assistant.governance.recorder import Recorder
 from assistant.llm.provider import LLMProvider
@@ -19,7 +19,7 @@ from assistant.retrieval.library import Library
 from assistant.retrieval.rerank import CrossEncoderReranker, Reranker
 from assistant.security.api_keys import KeyStore
 from assistant.security.known_attacks import KnownAttacks
-from assistant.security.rate_limits import RateLimits
+from assistant.security.rate_limits import AnswersInFlight, RateLimits
 from assistant.settings import Settings
 from ingest.embeddings import create_embeddings
 from ingest.store import ChunkStore
@@ -39,6 +39,7 @@ class Services:
     keys: KeyStore
     access: Access
     limits: RateLimits
+    in_flight: AnswersInFlight
     audit: AuditLog
     recorder: Recorder
     alerts: AlertMonitor
@@ -63,7 +64,7 @@ def build_services(settings: Settings) -> Services:
         settings, search, llm, conversations, EvidenceRanker(embeddings), known_attacks
     )
     keys = KeyStore(settings.api_keys_path)
-    audit = AuditLog(settings.audit_path)
+    audit = open_audit_log(settings)
     recorder = Recorder(audit, Metrics())
     return Services(
         settings=settings,
@@ -76,6 +77,7 @@ def build_services(settings: Settings) -> Services:
         keys=keys,
         access=Access(settings, keys),
         limits=RateLimits(settings),
+        in_flight=AnswersInFlight(settings.answers_in_flight_per_caller),
         audit=audit,
         recorder=recorder,
         alerts=AlertMonitor(settings, recorder),

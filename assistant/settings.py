@@ -184,7 +184,7 @@ class Settings(BaseSettings):
         "redis://127.0.0.1:6379/0", description="Redis for conversation_store=redis."
     )
     answer_cache_ttl_s: int = Field(
-        7 * 24 * 3600, ge=60, description="How long Redis keeps a cached answer."
+        7 * 24 * 3600, ge=60, description="How long a cached answer is replayed (both stores)."
     )
     conversation_retention_days: int = Field(
         90,
@@ -241,8 +241,16 @@ class Settings(BaseSettings):
         "a user with none of them may read every collection.",
     )
     trusted_proxies: list[str] = Field(
-        default_factory=lambda: ["127.0.0.1", "::1"],
-        description="Addresses whose user headers are believed (proxy mode).",
+        default_factory=list,
+        description="Reverse proxies whose user headers (proxy mode, which needs this set) "
+        "and X-Forwarded-For (the client's address, for the audit log and the per-address "
+        "limit) are believed; none by default: any local process could claim to be one.",
+    )
+    tenant_isolation: bool = Field(
+        False,
+        description="For installs that serve several municipalities: a user key or SSO user "
+        "bound to no collection reads only the shared one (not every collection). Admins "
+        "bound to collections see only those collections' questions in the admin views.",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser."
@@ -251,6 +259,12 @@ class Settings(BaseSettings):
 
     # --- limits ----------------------------------------------------------------
     rate_limit: str = Field("30/minute", description="Requests per key (else per client).")
+    address_rate_limit: str = Field(
+        "300/minute",
+        description="Requests per client address, counted before the caller is identified "
+        "(so unauthenticated floods are bounded too); behind a reverse proxy set "
+        "trusted_proxies, or every user counts as the proxy's address.",
+    )
     token_quota: str = Field("200000/day", description="Model tokens per key (else client).")
     limits_storage_uri: str = Field(
         "memory://", description="memory:// for one process, redis://host:6379 for replicas."
@@ -259,6 +273,13 @@ class Settings(BaseSettings):
         8, ge=0, le=1000, description="Questions that may wait for the model; more get 503."
     )
     llm_queue_wait_s: float = Field(120.0, gt=0, description="Longest wait for the model.")
+    answers_in_flight_per_caller: int = Field(
+        2,
+        ge=1,
+        le=1000,
+        description="Answers one key or user may have running or waiting at once; more get "
+        "429, so that one caller cannot fill the model's queue for everyone.",
+    )
     generation_timeout_s: float = Field(
         180.0, gt=0, description="An answer still generating after this is cut off."
     )

@@ -249,3 +249,51 @@ def test_iter_feedback_reads_everything_in_pages(store: ConversationStore) -> No
         paged = list(store.iter_feedback(status=status, page=3))
         assert paged == store.feedback(100, status=status), status
     assert len(list(store.iter_feedback(page=3))) == 10
+
+
+def test_a_conversation_keeps_its_owner_and_collections(
+    store: ConversationStore, tmp_path: Path, redis_url: str
+) -> None:
+    conversation = store.create("key:abc", ["utrecht", "algemeen"])
+    answer = store.add_exchange(conversation, "vraag", "vraag", "antwoord", {})
+    assert store.owner_of(conversation) == "key:abc"
+    assert store.message_owner(answer) == "key:abc"
+    assert store.collections_of(conversation) == ["utrecht", "algemeen"]
+    with pytest.raises(UnknownConversation):
+        store.owner_of("nope")
+    with pytest.raises(UnknownMessage):
+        store.message_owner("nope")
+    # and a backup carries them into the other kind of store
+    (tmp_path / "o").mkdir()
+    other = _open(
+        "redis" if isinstance(store, SqliteConversationStore) else "sqlite",
+        tmp_path / "o",
+        redis_url,
+    )
+    other.load(store.dump())
+    assert other.owner_of(conversation) == "key:abc"
+    assert other.collections_of(conversation) == ["utrecht", "algemeen"]
+
+
+def test_a_conversation_from_before_owners_has_none(tmp_path: Path) -> None:
+    """A file made by an older version gains the columns; its conversations belong to
+    nobody, so nobody can continue them (a new conversation is one click away)."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, created_at REAL NOT NULL)")
+        db.execute("INSERT INTO conversations VALUES ('oud', 1.0)")
+    store = SqliteConversationStore(path)
+    assert store.owner_of("oud") == "" and store.collections_of("oud") == []
+
+
+def test_a_cached_answer_expires_in_sqlite_too(tmp_path: Path) -> None:
+    """Before, only Redis gave cached answers a time to live; SQLite replayed them forever."""
+    store = SqliteConversationStore(tmp_path / "c.sqlite", cache_ttl_s=60)
+    store.cache("fresh", {"answer": "nieuw"})
+    store.cache("stale", {"answer": "oud"})
+    with sqlite3.connect(tmp_path / "c.sqlite") as db:
+        db.execute(
+            "UPDATE answer_cache SET created_at = ? WHERE key = 'stale'", (time.time() - 61,)
+        )
+    assert store.cached("fresh") == {"answer": "nieuw"}
+    assert store.cached("stale") is None

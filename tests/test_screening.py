@@ -4,6 +4,7 @@ API keys and rate limits, each on its own (no server, no model)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import threading
@@ -12,14 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from assistant.api.access import client_address
 from assistant.generation.prompts import load_prompts
+from assistant.governance.audit_log import AuditLog, Origin
+from assistant.governance.metrics import Metrics
+from assistant.governance.recorder import Recorder
+from assistant.governance.refusals import RefusalDigest
 from assistant.llm.gate import GenerationGate, ModelBusy
 from assistant.security.api_keys import KeyStore, UnknownKey
 from assistant.security.injection import clean_question, neutralise, screen
 from assistant.security.leaks import PromptLeakCheck
 from assistant.security.pii import find_personal_data, redact, without_placeholders
 from assistant.security.question_screen import screen_question
-from assistant.security.rate_limits import RateLimited, RateLimits
+from assistant.security.rate_limits import AnswersInFlight, RateLimited, RateLimits
 from assistant.settings import Settings
 from evaluation.pii_scores import score_pii
 from tests.conftest import CORPUS, REPO
@@ -213,9 +219,75 @@ def test_rate_limit_and_token_quota_with_retry_after() -> None:
     assert exc.value.what == "requests" and 1 <= exc.value.retry_after_s <= 60
     limits.count_request("key:b")  # another caller has its own count
 
-    limits.check_tokens("key:a")
-    limits.spend_tokens("key:a", 120)
+    reserved = limits.reserve_tokens("key:a", 80)
+    limits.settle_tokens("key:a", reserved, 120)  # an answer that ran over is charged in full
+    assert limits.tokens_left("key:a") == 0
     with pytest.raises(RateLimited) as exc:
-        limits.check_tokens("key:a")
+        limits.reserve_tokens("key:a", 80)
     assert exc.value.what == "tokens" and exc.value.retry_after_s > 3600
     assert limits.tokens_left("key:b") == 100
+
+
+def test_parallel_answers_cannot_overspend_the_token_quota() -> None:
+    """Before, each answer checked the quota and spent it afterwards: ten at once all
+    passed the check with 100 tokens left. Now each reserves, atomically."""
+    limits = RateLimits(Settings(_env_file=None, token_quota="100/day"))
+    barrier = threading.Barrier(10)
+    taken: list[int] = []
+
+    def answer() -> None:
+        barrier.wait()
+        with contextlib.suppress(RateLimited):
+            taken.append(limits.reserve_tokens("key:a", 30))
+
+    workers = [threading.Thread(target=answer) for _ in range(10)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sum(taken) <= 100
+    assert limits.tokens_left("key:a") == 100 - sum(taken)
+
+
+def test_one_caller_has_at_most_its_cap_of_answers_in_flight() -> None:
+    in_flight = AnswersInFlight(2)
+    in_flight.acquire("key:a")
+    in_flight.acquire("key:a")
+    with pytest.raises(RateLimited) as exc:
+        in_flight.acquire("key:a")
+    assert exc.value.what == "answers_in_flight"
+    in_flight.acquire("key:b")  # another caller is not held up
+    in_flight.release("key:a")
+    in_flight.acquire("key:a")
+
+
+# --- the HTTP edge: client addresses, repeated refusals ------------------------------------
+def test_the_client_address_is_forwarded_only_by_a_trusted_proxy() -> None:
+    trusted = ["127.0.0.1"]
+    assert client_address("127.0.0.1", "203.0.113.7", trusted) == "203.0.113.7"
+    # the left part is the client's own to write: read from the right, past the proxies
+    assert client_address("127.0.0.1", "10.9.9.9, 203.0.113.7", trusted) == "203.0.113.7"
+    assert client_address("127.0.0.1", "203.0.113.7, 127.0.0.1", trusted) == "203.0.113.7"
+    assert client_address("198.51.100.1", "203.0.113.7", trusted) == "198.51.100.1"
+    assert client_address("127.0.0.1", "not-an-address", trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", None, trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", "203.0.113.7", []) == "127.0.0.1"
+
+
+def test_repeated_refusals_are_audited_once_per_window(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.sqlite")
+    recorder = Recorder(audit, Metrics(), RefusalDigest(window_s=60))
+    flood, other = Origin("anonymous", "api:203.0.113.9"), Origin("anonymous", "api:192.0.2.1")
+    for _ in range(500):
+        recorder.request_refused(flood, "POST", "/api/search", 401)
+    recorder.request_refused(other, "POST", "/api/chat", 401)
+    assert len(list(audit.entries())) == 2
+    recorder.flush_refusals()  # the window is not over: nothing yet
+    assert len(list(audit.entries())) == 2
+    digest = RefusalDigest(window_s=60)
+    assert digest.record(flood, "/api/search", 401, now=0.0) == (True, [])
+    assert digest.record(flood, "/api/chat", 401, now=1.0) == (False, [])
+    assert digest.record(flood, "/api/chat", 401, now=2.0) == (False, [])
+    (repeated,) = digest.due(now=61.0)
+    assert (repeated.count, repeated.paths, repeated.last) == (2, ["/api/chat"], 2.0)
+    assert digest.record(flood, "/api/search", 401, now=62.0) == (True, [])

@@ -54,11 +54,34 @@ def is_loopback(host: str) -> bool:
 SINGLE_USER = Principal("single-user", "user", "lokale gebruiker")
 
 
+def client_address(peer: str, forwarded_for: str | None, trusted: list[str]) -> str:
+    """The client's address: the peer, or, when the peer is a trusted proxy, the nearest
+    address in its X-Forwarded-For that is not itself a trusted proxy (the left part of
+    the header is the client's own to write, so it is read from the right)."""
+    if peer not in trusted or not forwarded_for:
+        return peer
+    for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
+        if hop in trusted:
+            continue
+        try:
+            return str(ipaddress.ip_address(hop))
+        except ValueError:
+            return peer
+    return peer
+
+
 def open_bind_problem(settings: Settings, keys: KeyStore) -> str | None:
     """Why the server must not start as configured, or None when it may start.
 
     Single-user mode lets every caller in without a key, so it is for loopback only;
-    an API-key server without keys lets nobody in, which is closed, not open."""
+    an API-key server without keys lets nobody in, which is closed, not open. Proxy
+    mode believes user headers only from proxies named explicitly."""
+    if settings.auth_mode == "proxy" and not settings.trusted_proxies:
+        return (
+            "Proxy mode needs WEGWIJZER_TRUSTED_PROXIES: the addresses of the reverse "
+            "proxies whose user headers are believed, e.g. '[\"127.0.0.1\"]' for nginx on "
+            "this host. Without it any process that can connect could claim any user."
+        )
     if settings.auth_mode != "single_user" or is_loopback(settings.host):
         return None
     return (
@@ -109,7 +132,16 @@ class Access:
         key = self._keys.check(presented)
         if key is None:
             raise _unauthorized(WRONG_KEY)
-        return Principal(f"key:{key.id}", key.role, key.name, key.collections)
+        return Principal(
+            f"key:{key.id}", key.role, key.name, self._bound(key.role, key.collections)
+        )
+
+    def _bound(self, role: Role, collections: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """The collections a caller may read: its own; with tenant isolation, a user bound
+        to none reads only the shared collection (an unbound admin runs the platform)."""
+        if collections or role == "admin" or not self._settings.tenant_isolation:
+            return collections or None
+        return (self._settings.default_collection,)
 
     def _from_proxy(self, request: Request, client: str) -> Principal:
         if client not in self._settings.trusted_proxies:
@@ -124,7 +156,7 @@ class Access:
         collections = tuple(
             sorted(n[len(prefix) :] for n in names if prefix and n.startswith(prefix))
         )
-        return Principal(f"user:{user}", role, user, collections or None)
+        return Principal(f"user:{user}", role, user, self._bound(role, collections))
 
 
 def _presented_key(request: Request) -> str | None:

@@ -22,6 +22,7 @@ from assistant.api.middleware import BodySizeLimit, SecurityHeaders
 from assistant.api.observe import RequestObserver
 from assistant.api.routes import admin, chat, feedback, health, metrics, pages, search
 from assistant.governance.alerts import AlertMonitor
+from assistant.governance.recorder import Recorder
 from assistant.services import Services, build_services
 from assistant.settings import Settings
 
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             raise RuntimeError(problem)
         warn_about_access(settings, built.keys)
         app.state.services = built
-        watcher = asyncio.create_task(_watch_alerts(built.alerts))
+        watcher = asyncio.create_task(_watch_alerts(built.alerts, built.recorder))
         yield
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -82,13 +83,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 ALERT_CHECK_INTERVAL_S = 60
 
 
-async def _watch_alerts(alerts: AlertMonitor) -> None:
+async def _watch_alerts(alerts: AlertMonitor, recorder: Recorder) -> None:
     """Judge the alert thresholds every minute, so that an alert reaches the log even
-    when nobody has the dashboard open."""
+    when nobody has the dashboard open; and audit the counts of repeated refusals."""
     while True:
         await asyncio.sleep(ALERT_CHECK_INTERVAL_S)
         try:
             await anyio.to_thread.run_sync(alerts.check)
+            await anyio.to_thread.run_sync(recorder.flush_refusals)
         except Exception:
             logging.getLogger(__name__).exception("checking the alerts failed")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from assistant.api.access import ADMINS_ONLY, Principal
-from assistant.api.observe import who_asked
+from assistant.api.observe import address_of, who_asked
 from assistant.generation.answer_service import AnswerService
 from assistant.governance.audit_log import Origin
 from assistant.retrieval.library import Library, UnknownCollection
@@ -39,10 +39,12 @@ METRICS_READERS_ONLY = "/metrics is alleen voor beheerders en metrics-sleutels."
 def get_any_caller(
     request: Request, services: Annotated[Services, Depends(get_services)]
 ) -> Principal:
-    """The caller of any role, counted against the request rate limit."""
-    caller = services.access.identify(request)
-    request.state.principal = caller  # for the audit of this request
+    """The caller of any role, counted against the request rate limits: per client
+    address first (before the key is even looked at), then per caller."""
     try:
+        services.limits.count_address(address_of(request.scope))
+        caller = services.access.identify(request)
+        request.state.principal = caller  # for the audit of this request
         services.limits.count_request(caller.identity)
     except RateLimited as exc:
         raise too_many_requests(exc) from exc

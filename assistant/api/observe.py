@@ -11,8 +11,10 @@ import logging
 import time
 
 import anyio
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.api.access import client_address
 from assistant.governance.audit_log import Origin
 
 log = logging.getLogger(__name__)
@@ -67,10 +69,21 @@ class RequestObserver:
 
 
 def who_asked(scope: Scope) -> Origin:
-    """The caller as identified for this request (or anonymous) and the client address."""
-    client = scope.get("client")
+    """The caller as identified for this request (or anonymous) and the client address
+    (behind a trusted proxy: the one it forwarded)."""
     principal = scope.get("state", {}).get("principal")
     return Origin(
         actor=principal.identity if principal is not None else "anonymous",
-        origin=f"api:{client[0] if client else 'unknown'}",
+        origin=f"api:{address_of(scope)}",
     )
+
+
+def address_of(scope: Scope) -> str:
+    """The client address of a request, read through the trusted proxies."""
+    client = scope.get("client")
+    peer = client[0] if client else "unknown"
+    services = getattr(scope["app"].state, "services", None)
+    if services is None:
+        return peer
+    forwarded = Headers(scope=scope).get("x-forwarded-for")
+    return client_address(peer, forwarded, services.settings.trusted_proxies)

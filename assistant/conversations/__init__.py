@@ -33,11 +33,10 @@ __all__ = [
 
 def open_conversation_store(settings: Settings) -> ConversationStore:
     """The store the settings name (``WEGWIJZER_CONVERSATION_STORE``)."""
+    # a cached answer is kept no longer than the conversations it came from
+    cache_ttl_s = min(settings.answer_cache_ttl_s, settings.conversation_retention_days * 86400)
     if settings.conversation_store == "redis":
         return RedisConversationStore(
-            settings.redis_url,
-            f"{settings.collection_prefix}:conversations",
-            # a cached answer is kept no longer than the conversations it came from
-            min(settings.answer_cache_ttl_s, settings.conversation_retention_days * 86400),
+            settings.redis_url, f"{settings.collection_prefix}:conversations", cache_ttl_s
         )
-    return SqliteConversationStore(settings.conversations_path)
+    return SqliteConversationStore(settings.conversations_path, cache_ttl_s)

@@ -2,7 +2,7 @@
 be followed up, rated and handled through any other.
 
 Keys (all under ``<prefix>:``):
-``conv:<id>`` hash (created_at); ``conv:<id>:messages`` list of message ids;
+``conv:<id>`` hash (created_at, owner, collections); ``conv:<id>:messages`` list of message ids;
 ``msg:<id>`` hash; ``feedback:<id>`` hash; ``feedback-by-time`` sorted set;
 ``cache:<key>`` the cached answer, with a time to live.
 Run Redis with persistence (appendonly) when it holds conversations.
@@ -61,10 +61,40 @@ class RedisConversationStore:
         """Raise ``redis.ConnectionError`` when the server cannot be reached."""
         self._redis.ping()
 
-    def create(self) -> str:
+    def create(self, owner: str = "", collections: Iterable[str] = ()) -> str:
         conversation_id = uuid.uuid4().hex
-        self._redis.hset(self._key("conv", conversation_id), "created_at", time.time())
+        self._redis.hset(
+            self._key("conv", conversation_id),
+            mapping={
+                "created_at": time.time(),
+                "owner": owner,
+                "collections": json.dumps(list(collections)),
+            },
+        )
         return conversation_id
+
+    def owner_of(self, conversation_id: str) -> str:
+        """Who started the conversation ("" for one from before owners were kept)."""
+        created_at, owner = self._redis.hmget(
+            self._key("conv", conversation_id), "created_at", "owner"
+        )
+        if created_at is None:
+            raise UnknownConversation(conversation_id)
+        return owner or ""
+
+    def collections_of(self, conversation_id: str) -> list[str]:
+        """The collections the conversation reads ([] if unknown or from before)."""
+        raw = self._redis.hget(self._key("conv", conversation_id), "collections")
+        return json.loads(raw) if raw else []
+
+    def message_owner(self, message_id: str) -> str:
+        """Who started the conversation an answer belongs to; ``UnknownMessage`` if none."""
+        role, conversation_id = self._redis.hmget(
+            self._key("msg", message_id), "role", "conversation_id"
+        )
+        if role != "assistant":
+            raise UnknownMessage(message_id)
+        return self._redis.hget(self._key("conv", conversation_id), "owner") or ""
 
     def exists(self, conversation_id: str) -> bool:
         return bool(self._redis.exists(self._key("conv", conversation_id)))
@@ -307,12 +337,22 @@ class RedisConversationStore:
             if key.endswith(":messages"):
                 continue
             conversation_id = key.rsplit(":", 1)[1]
-            created_at = float(self._redis.hget(key, "created_at") or 0.0)
-            conversations.append((created_at, conversation_id))
+            created_at, owner, collections = self._redis.hmget(
+                key, "created_at", "owner", "collections"
+            )
+            conversations.append(
+                (float(created_at or 0.0), conversation_id, owner or "", collections or "[]")
+            )
         conversations.sort()
-        for created_at, conversation_id in conversations:
-            yield {"kind": "conversation", "id": conversation_id, "created_at": created_at}
-        for _, conversation_id in conversations:
+        for created_at, conversation_id, owner, collections in conversations:
+            yield {
+                "kind": "conversation",
+                "id": conversation_id,
+                "created_at": created_at,
+                "owner": owner,
+                "collections": json.loads(collections),
+            }
+        for _, conversation_id, _, _ in conversations:
             ids = self._redis.lrange(self._key("conv", conversation_id, "messages"), 0, -1)
             for message_id in ids:
                 raw = self._redis.hgetall(self._key("msg", message_id))
@@ -333,7 +373,14 @@ class RedisConversationStore:
             if kind == "conversation":
                 key = self._key("conv", record["id"])
                 self._redis.delete(key, f"{key}:messages")
-                self._redis.hset(key, "created_at", record["created_at"])
+                self._redis.hset(
+                    key,
+                    mapping={
+                        "created_at": record["created_at"],
+                        "owner": record.get("owner", ""),
+                        "collections": json.dumps(record.get("collections", [])),
+                    },
+                )
             elif kind == "message":
                 message = _message(
                     record["id"],

@@ -60,14 +60,19 @@ CREATE TABLE IF NOT EXISTS answer_cache (
 
 
 # columns added after the first release, for files made by an older version
-_ADDED_COLUMNS = {"feedback": ("handled_at REAL", "handled_by TEXT", "handling_note TEXT")}
+_ADDED_COLUMNS = {
+    "feedback": ("handled_at REAL", "handled_by TEXT", "handling_note TEXT"),
+    # who may continue the conversation; a conversation from before has none: nobody may
+    "conversations": ("owner TEXT", "collections TEXT"),
+}
 
 
 class SqliteConversationStore:
     """Conversations, messages and the answer cache in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cache_ttl_s: int | None = None) -> None:
         self._path = path
+        self._cache_ttl_s = cache_ttl_s
         create_database(path, SCHEMA)
         self._add_missing_columns()
 
@@ -82,11 +87,45 @@ class SqliteConversationStore:
     def _connect(self) -> sqlite3.Connection:
         return connect(self._path)
 
-    def create(self) -> str:
+    def create(self, owner: str = "", collections: Iterable[str] = ()) -> str:
         conversation_id = uuid.uuid4().hex
         with closing(self._connect()) as db, db:
-            db.execute("INSERT INTO conversations VALUES (?, ?)", (conversation_id, time.time()))
+            db.execute(
+                "INSERT INTO conversations (id, created_at, owner, collections) "
+                "VALUES (?, ?, ?, ?)",
+                (conversation_id, time.time(), owner, json.dumps(list(collections))),
+            )
         return conversation_id
+
+    def owner_of(self, conversation_id: str) -> str:
+        """Who started the conversation ("" for one from before owners were kept)."""
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT owner FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+        if row is None:
+            raise UnknownConversation(conversation_id)
+        return row[0] or ""
+
+    def collections_of(self, conversation_id: str) -> list[str]:
+        """The collections the conversation reads ([] if unknown or from before)."""
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT collections FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
+
+    def message_owner(self, message_id: str) -> str:
+        """Who started the conversation an answer belongs to; ``UnknownMessage`` if none."""
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT c.owner FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                "WHERE m.id = ? AND m.role = 'assistant'",
+                (message_id,),
+            ).fetchone()
+        if row is None:
+            raise UnknownMessage(message_id)
+        return row[0] or ""
 
     def exists(self, conversation_id: str) -> bool:
         with closing(self._connect()) as db:
@@ -227,8 +266,13 @@ class SqliteConversationStore:
 
     # --- answer cache ------------------------------------------------------
     def cached(self, key: str) -> dict | None:
+        """The cached answer, unless it is older than the cache's time to live."""
+        oldest = time.time() - self._cache_ttl_s if self._cache_ttl_s else float("-inf")
         with closing(self._connect()) as db:
-            row = db.execute("SELECT response FROM answer_cache WHERE key = ?", (key,)).fetchone()
+            row = db.execute(
+                "SELECT response FROM answer_cache WHERE key = ? AND created_at >= ?",
+                (key, oldest),
+            ).fetchone()
         return json.loads(row[0]) if row else None
 
     def cache(self, key: str, response: dict) -> None:
@@ -265,8 +309,16 @@ class SqliteConversationStore:
     def dump(self) -> Iterator[dict]:
         """Conversations, messages and feedback as records, in an order ``load`` accepts."""
         with closing(self._connect()) as db:
-            for row in db.execute("SELECT id, created_at FROM conversations ORDER BY created_at"):
-                yield {"kind": "conversation", "id": row[0], "created_at": row[1]}
+            for row in db.execute(
+                "SELECT id, created_at, owner, collections FROM conversations ORDER BY created_at"
+            ):
+                yield {
+                    "kind": "conversation",
+                    "id": row[0],
+                    "created_at": row[1],
+                    "owner": row[2] or "",
+                    "collections": json.loads(row[3] or "[]"),
+                }
             for row in db.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages ORDER BY created_at"):
                 record = dict(zip(_MESSAGE_COLUMNS.split(", "), row, strict=True))
                 record["metadata"] = json.loads(record["metadata"])
@@ -284,8 +336,14 @@ class SqliteConversationStore:
                 kind = record["kind"]
                 if kind == "conversation":
                     db.execute(
-                        "INSERT OR REPLACE INTO conversations VALUES (?, ?)",
-                        (record["id"], record["created_at"]),
+                        "INSERT OR REPLACE INTO conversations (id, created_at, owner, "
+                        "collections) VALUES (?, ?, ?, ?)",
+                        (
+                            record["id"],
+                            record["created_at"],
+                            record.get("owner", ""),
+                            json.dumps(record.get("collections", [])),
+                        ),
                     )
                 elif kind == "message":
                     values = {**record, "metadata": json.dumps(record["metadata"])}

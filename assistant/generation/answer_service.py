@@ -1,7 +1,8 @@
 """The path of a question, top to bottom.
 
     message ─► screened (personal data redacted, injection sentences removed)
-            ─► standalone question (history) ─► cache? ─► retrieval (with the previous
+            ─► the caller's own conversation (history screened again)
+            ─► standalone question (screened too) ─► cache? ─► retrieval (with the previous
                question, for a follow-up; with the model's Dutch version, for another
                language; without placeholders) ─► confident?
         no  ─► refusal, without asking the model
@@ -10,7 +11,8 @@
                ─► prompt ─► model (JSON sentences, streamed; bounded queue, timeout)
                ─► citation check ─► prompt-leak check ─► [extractive fallback,
                   translated into the question's language]
-               ─► answer ─► stored in the conversation, cached
+               ─► answer (what was shown, when the client left halfway)
+               ─► stored in the conversation (screened), cached
 
 ``stream`` yields events as they happen (``token`` deltas, then ``citations``,
 then ``done``); ``answer`` runs the same path and returns the final result.
@@ -26,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from assistant.conversations import ConversationStore, Turn
+from assistant.conversations import ConversationStore, Turn, UnknownConversation
 from assistant.generation.citations import (
     CheckedSentence,
     Citation,
@@ -147,6 +149,7 @@ class _Draft:
     side_calls: _ModelUse = field(default_factory=_ModelUse)
     flagged_passages: int = 0
     timed_out: bool = False
+    shown_when_cancelled: str | None = None  # the client left: what it had been shown
     translated: int = 0  # quotes put into the question's language
 
 
@@ -203,8 +206,10 @@ class AnswerService:
         conversation_id: str | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         collections: list[str] | None = None,
+        owner: str = "local",
     ) -> Iterator[AnswerEvent]:
-        """Answer ``message`` from ``collections`` (default: the shared one); raises
+        """Answer ``message`` from ``collections`` (default: the shared one) for ``owner``
+        (the caller's identity: only they may continue the conversation); raises
         ``InvalidMessage``, ``UnknownConversation``, ``UnknownCollection``,
         ``IndexNotReady``, ``LLMUnavailable`` or ``ModelBusy`` before the first event."""
         started = time.perf_counter()
@@ -213,9 +218,9 @@ class AnswerService:
         screened = self._screened(self._validated(message))
         question = screened.text  # what is answered; what is stored: original_redacted
         if conversation_id is not None:
-            history = self._conversations.history(conversation_id, self._settings.history_turns)
+            history = self._history(conversation_id, owner)
         else:
-            history, conversation_id = [], self._conversations.create()
+            history, conversation_id = [], self._conversations.create(owner, scope)
         language = detect_language(question or screened.original_redacted)
         draft = _Draft()
         if screened.is_attack_only:
@@ -231,7 +236,11 @@ class AnswerService:
         model_name = self._llm.active_name()  # the model is loaded only if it must answer
 
         corpus_version = self._search.corpus_version(scope)
-        key = self._cache_key(standalone, language, model_name, corpus_version, scope)
+        # keyed on what retrieval reads too: a follow-up's query carries the previous
+        # question, so its answer is never replayed for the same words asked alone
+        key = self._cache_key(
+            [standalone, search_query], language, model_name, corpus_version, scope
+        )
         use_cache = self._settings.answer_cache and not screened.is_attack_only
         cached = self._conversations.cached(key) if use_cache else None
         if cached is not None:
@@ -270,6 +279,8 @@ class AnswerService:
 
         if draft.refusal_reason:
             answer_text, citations = self._refusal_text(language, draft.refusal_reason), []
+        elif draft.shown_when_cancelled is not None:
+            answer_text, citations = draft.shown_when_cancelled, []
         else:
             answer_text, citations = render_answer(
                 draft.sentences, draft.passages, self._prompts.text(language, "unsupported_marker")
@@ -298,7 +309,13 @@ class AnswerService:
             standalone_question=standalone,
             language=language,
             refusal_reason=draft.refusal_reason,
-            fallback="timeout" if draft.timed_out else draft.fallback,
+            fallback=(
+                "timeout"
+                if draft.timed_out
+                else "cancelled"
+                if draft.shown_when_cancelled is not None
+                else draft.fallback
+            ),
             prompt_version=self._prompts.label,
             unsupported_sentences=sum(1 for s in draft.sentences if not s.supported),
             screening=screened.report() | {"passages_flagged": draft.flagged_passages},
@@ -307,7 +324,7 @@ class AnswerService:
             corpus_version=corpus_version,
             collections=scope,
         )
-        result.message_id = self._store(result)
+        result.message_id = self._store(result, screened.text)
         if use_cache and not (cancelled() or draft.timed_out):
             self._conversations.cache(key, result.to_dict())
         if draft.refusal_reason:
@@ -348,15 +365,29 @@ class AnswerService:
             return settings.refusal_min_similarity
         return settings.refusal_min_similarity_other_language
 
+    def _history(self, conversation_id: str, owner: str) -> list[Turn]:
+        """The caller's own conversation (another caller's is ``UnknownConversation``, as
+        if it did not exist), its questions screened again: stored ones are screened, but
+        a conversation kept before that was done, or rules that changed since, are not."""
+        if self._conversations.owner_of(conversation_id) != owner:
+            raise UnknownConversation(conversation_id)
+        turns = self._conversations.history(conversation_id, self._settings.history_turns)
+        return [
+            Turn(screen_question(turn.question, self._settings).text, turn.answer) for turn in turns
+        ]
+
     def _standalone(self, question: str, history: list[Turn], side_calls: _ModelUse) -> str:
         """Rewrite a follow-up into a question that retrieval understands on its own;
-        without a model, carry the previous question's topic along instead."""
+        without a model, carry the previous question's topic along instead. The rewrite
+        is the model's text: screened like a question, else the follow-up is used."""
         transcript = "\n".join(
             f"Gebruiker: {turn.question}\nAssistent: {turn.answer[:400]}" for turn in history
         )
         prompt = self._prompts.condense.format(history=transcript, question=question)
         reply = self._completer(side_calls)(prompt, CONDENSE_MAX_TOKENS).strip().strip('"')
         rewritten = reply.splitlines()[0].strip() if reply else ""
+        if screen(rewritten).flagged(self._settings.injection_threshold):
+            rewritten = ""
         return usable_rewrite(rewritten, question, history)
 
     def _completer(self, side_calls: _ModelUse, chat: ChatModel | None = None) -> Complete:
@@ -422,6 +453,7 @@ class AnswerService:
                         yield AnswerEvent("token", visible[len(shown) :])
                         shown = visible
                     if cancelled():
+                        draft.shown_when_cancelled = shown
                         break
                     if time.perf_counter() > deadline:
                         draft.timed_out = True
@@ -430,6 +462,8 @@ class AnswerService:
                 if chat.backend == "ollama":
                     self._llm.mark_ollama_down()
                 raise LLMUnavailable(str(exc)) from exc
+        if draft.shown_when_cancelled is not None:
+            return  # the client left: what it saw is the answer, checked or not
         checked = self._checked(parse_partial(raw), draft.passages, question, language)
         if any(self._leak_check.leaks(s.text) for s in checked):
             draft.refusal_reason = "prompt_leak"  # never show the instructions
@@ -551,14 +585,14 @@ class AnswerService:
 
     def _cache_key(
         self,
-        standalone: str,
+        queries: list[str],
         language: str,
         model_name: str,
         corpus_version: str | None,
         scope: list[str],
     ) -> str:
         parts = [
-            question_key(standalone),
+            *(question_key(query) for query in queries),
             language,
             corpus_version or "",
             model_name,
@@ -593,14 +627,16 @@ class AnswerService:
             "passages_flagged": result.screening.get("passages_flagged", 0)
         }
         result.question = screened.original_redacted
-        result.message_id = self._store(result)
+        result.message_id = self._store(result, screened.text)
         yield AnswerEvent("token", result.answer)
         yield AnswerEvent("citations", result.citations)
         yield AnswerEvent("done", result)
 
-    def _store(self, result: AnswerResult) -> str:
-        """Keep the exchange with its conversation: the question as ``result.question``
-        (personal data redacted); returns the answer's message id."""
+    def _store(self, result: AnswerResult, screened_question: str) -> str:
+        """Keep the exchange with its conversation; returns the answer's message id. The
+        question is kept as screened (personal data redacted, injection sentences
+        removed): a follow-up replays it into the prompt. The audit log keeps it as
+        asked (``result.question``, redacted)."""
         metadata = {
             "refused": result.refused,
             "refusal_reason": result.refusal_reason,
@@ -611,7 +647,7 @@ class AnswerService:
         }
         return self._conversations.add_exchange(
             result.conversation_id,
-            result.question,
+            screened_question,
             result.standalone_question,
             result.answer,
             metadata,

@@ -14,6 +14,7 @@ from assistant.generation.sentences import question_key
 from assistant.governance.activity import Activity
 from assistant.governance.alerts import Alert
 from assistant.governance.audit_log import AuditEntry, AuditLog
+from assistant.governance.scope import AdminScope
 from assistant.settings import Settings
 
 HOUR, DAY = 3600, 86400
@@ -28,14 +29,16 @@ def build_dashboard(
     active_alerts: list[Alert],
     days: int = 14,
     now: float | None = None,
+    scope: AdminScope | None = None,
 ) -> dict:
-    """Everything the dashboard shows, as JSON-ready data."""
+    """Everything the dashboard shows, as JSON-ready data (of ``scope``'s collections)."""
+    scope = scope or AdminScope()
     now = time.time() if now is None else now
     step = HOUR if days <= 2 else DAY
     start = (now - days * DAY) // step * step + step
     buckets = {start + i * step: Activity() for i in range(int((now - start) // step) + 1)}
     totals, gaps, recent_alerts = Activity(), _ContentGaps(), []
-    for entry in audit.entries(since=start, until=now + 1):
+    for entry in scope.entries(audit.entries(since=start, until=now + 1)):
         moment = _epoch(entry.timestamp)
         bucket = buckets.get(moment // step * step)
         if bucket is not None:
@@ -47,7 +50,9 @@ def build_dashboard(
                 {"at": entry.timestamp, "event": entry.action.split(".")[1], **entry.details}
             )
     per_1000 = settings.cost_per_1000_tokens
-    feedback = conversations.feedback(25, negative_only=True, since=start)
+    feedback = list(
+        scope.feedback(conversations.feedback(25, negative_only=True, since=start), conversations)
+    )
     gaps.negative_feedback(feedback)
     return {
         "generated_at": _iso(now),

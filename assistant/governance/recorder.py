@@ -7,6 +7,7 @@ from assistant.conversations import Feedback
 from assistant.generation.answer_service import AnswerResult
 from assistant.governance.audit_log import AuditLog, Origin
 from assistant.governance.metrics import Metrics
+from assistant.governance.refusals import RefusalDigest, RepeatedRefusals
 from assistant.retrieval.hits import SearchHit
 from assistant.security.pii import redact
 
@@ -14,9 +15,12 @@ from assistant.security.pii import redact
 class Recorder:
     """Writes the audit log (AI Act art. 12, BIO logging) and updates the metrics."""
 
-    def __init__(self, audit: AuditLog, metrics: Metrics) -> None:
+    def __init__(
+        self, audit: AuditLog, metrics: Metrics, refusals: RefusalDigest | None = None
+    ) -> None:
         self.audit = audit
         self.metrics = metrics
+        self._refusals = refusals or RefusalDigest()
 
     def answered(self, who: Origin, result: AnswerResult) -> None:
         """A question and its answer (or refusal), with everything needed to explain it."""
@@ -50,6 +54,7 @@ class Recorder:
             result=outcome,
             details={
                 "conversation_id": result.conversation_id,
+                "collections": result.collections,
                 "question": result.question,
                 "answer": redact(result.answer).text,
                 "language": result.language,
@@ -87,6 +92,7 @@ class Recorder:
         doc_ids: list[str] | None,
         hits: list[SearchHit],
         elapsed_ms: int,
+        collections: list[str] | None = None,
     ) -> None:
         """A search without generation."""
         self.metrics.retrieval_seconds.observe(elapsed_ms / 1000)
@@ -101,6 +107,7 @@ class Recorder:
                 "doc_ids": doc_ids,
                 "results": [hit.chunk_id for hit in hits],
                 "timings_ms": {"retrieval": elapsed_ms, "total": elapsed_ms},
+                "collections": collections or sorted({hit.collection for hit in hits}),
             },
         )
 
@@ -127,14 +134,39 @@ class Recorder:
         )
 
     def request_refused(self, who: Origin, method: str, path: str, status: int) -> None:
-        """A request that did not succeed: denied, rate-limited, invalid or failed."""
-        self.audit.append(
-            who,
-            action=f"http.{method.lower()}",
-            object=path,
-            result="error" if status >= 500 else "denied",
-            details={"status": status},
-        )
+        """A request that did not succeed: denied, rate-limited, invalid or failed. The
+        first of a caller, address and status in a minute is audited on its own; the rest
+        are counted, and audited as one entry when the minute is over."""
+        on_its_own, repeated = self._refusals.record(who, path, status)
+        self._audit_repeated(repeated)
+        if on_its_own:
+            self.audit.append(
+                who,
+                action=f"http.{method.lower()}",
+                object=path,
+                result="error" if status >= 500 else "denied",
+                details={"status": status},
+            )
+
+    def flush_refusals(self) -> None:
+        """Audit the counts of repeated refusals whose minute is over."""
+        self._audit_repeated(self._refusals.due())
+
+    def _audit_repeated(self, repeated: list[RepeatedRefusals]) -> None:
+        for item in repeated:
+            self.audit.append(
+                item.who,
+                action="http.refused.repeated",
+                object=item.paths[0] if item.paths else "",
+                result="error" if item.status >= 500 else "denied",
+                details={
+                    "status": item.status,
+                    "repeated": item.count,
+                    "first_at": item.started,
+                    "last_at": item.last,
+                    "paths": item.paths,
+                },
+            )
 
     def admin_action(
         self, who: Origin, action: str, object: str, details: dict | None = None

@@ -46,7 +46,8 @@ from chromadb.api import ClientAPI
 
 from assistant import __version__
 from assistant.conversations import ConversationStore, open_conversation_store
-from assistant.governance.audit_log import AuditLog, Origin
+from assistant.governance.audit_key import audit_key
+from assistant.governance.audit_log import AuditLog, Origin, open_audit_log
 from assistant.settings import Settings
 from ingest.store import ChunkStore, IndexState, create_client, list_collections
 
@@ -83,7 +84,7 @@ def create_backup(settings: Settings, target: Path, who: Origin) -> BackupReport
         target.mkdir(parents=True, exist_ok=True)
         target = target / f"wegwijzer-backup-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
     target.parent.mkdir(parents=True, exist_ok=True)
-    AuditLog(settings.audit_path).append(
+    open_audit_log(settings).append(
         who, action="backup.create", object=f"file:{target.name}", result="started"
     )
     report = BackupReport(target)
@@ -108,7 +109,7 @@ def create_backup(settings: Settings, target: Path, who: Origin) -> BackupReport
                     archive.addfile(_tar_info(name, path.stat().st_size), handle)
         partial.replace(target)  # a crash halfway leaves no file that looks complete
     report.files = sorted(members)
-    AuditLog(settings.audit_path).append(
+    open_audit_log(settings).append(
         who,
         action="backup.create",
         object=f"file:{target.name}",
@@ -345,7 +346,7 @@ def _restore(
             )
     if "conversations.jsonl" not in files:
         raise BackupError(f"{path} has no conversations.jsonl")
-    _check_contents(files)
+    _check_contents(files, settings)
     report = RestoreReport()
     loaded: list[tuple[ChunkStore, IndexState]] = []
     try:  # the indexes go into new generations that become active only at the end
@@ -370,7 +371,7 @@ def _restore(
         if name in files:
             report.kept_aside.extend(_put_in_place(files[name], target, stamp))
             report.files.append(name)
-    audit = AuditLog(settings.audit_path)
+    audit = open_audit_log(settings)
     chain = audit.verify()
     if not chain.ok:
         raise BackupError(f"the restored audit log's hash chain is broken: {chain.problem}")
@@ -385,7 +386,7 @@ def _restore(
     return report
 
 
-def _check_contents(files: dict[str, Path]) -> None:
+def _check_contents(files: dict[str, Path], settings: Settings) -> None:
     """Refuse members whose contents cannot be restored, before anything changes (the
     index records are checked as they load into a generation that is not yet active)."""
     with files["conversations.jsonl"].open(encoding="utf-8") as lines:
@@ -401,7 +402,8 @@ def _check_contents(files: dict[str, Path]) -> None:
                     raise BackupError(f"{name} is a damaged database")
                 if name == "api_keys.sqlite":
                     db.execute("SELECT COUNT(*) FROM api_keys").fetchone()
-            if name == "audit.sqlite" and not (chain := AuditLog(file).verify()).ok:
+            chain = AuditLog(file, audit_key(settings)).verify() if name == "audit.sqlite" else None
+            if chain is not None and not chain.ok:
                 raise BackupError(f"the backup's audit log hash chain is broken: {chain.problem}")
         except sqlite3.DatabaseError as exc:
             raise BackupError(f"{name} is not a usable database: {exc}") from exc
@@ -481,6 +483,6 @@ def _data_present(
         with closing(sqlite3.connect(settings.api_keys_path)) as db:
             if db.execute("SELECT COUNT(*) FROM api_keys").fetchone()[0]:
                 present.append("API keys")
-    if settings.audit_path.exists() and AuditLog(settings.audit_path).verify().entries:
+    if settings.audit_path.exists() and open_audit_log(settings).verify().entries:
         present.append("audit log")
     return present

@@ -4,6 +4,7 @@ Every read and change here is itself audited."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Generator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from assistant.api.deps import AdminOriginDep, ServicesDep
+from assistant.api.access import Principal
+from assistant.api.deps import AdminDep, AdminOriginDep, ServicesDep
 from assistant.api.schemas import (
     ChainReportOut,
     ErrorResponse,
@@ -24,6 +26,7 @@ from assistant.conversations import UnknownFeedback
 from assistant.governance.charts import dashboard_charts
 from assistant.governance.dashboard import build_dashboard
 from assistant.governance.export import export_chunks
+from assistant.governance.scope import AdminScope
 
 router = APIRouter(
     prefix="/api/admin",
@@ -35,7 +38,10 @@ MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
 @router.get("/dashboard")
 async def dashboard(
-    services: ServicesDep, who: AdminOriginDep, days: Annotated[int, Query(ge=1, le=90)] = 14
+    services: ServicesDep,
+    admin: AdminDep,
+    who: AdminOriginDep,
+    days: Annotated[int, Query(ge=1, le=90)] = 14,
 ) -> dict:
     """Requests, latency, refusals, feedback, tokens and cost over ``days``, content gaps,
     alerts; ``charts`` holds the same as SVG images (data URIs)."""
@@ -43,7 +49,12 @@ async def dashboard(
     def build() -> dict:
         alerts = services.alerts.check()
         data = build_dashboard(
-            services.settings, services.audit, services.conversations, alerts, days
+            services.settings,
+            services.audit,
+            services.conversations,
+            alerts,
+            days,
+            scope=_scope(admin),
         )
         services.recorder.admin_action(who, "dashboard.view", "dashboard", {"days": days})
         return data | {"charts": dashboard_charts(data)}
@@ -54,15 +65,30 @@ async def dashboard(
 @router.get("/feedback", response_model=list[FeedbackItem])
 async def list_feedback(
     services: ServicesDep,
+    admin: AdminDep,
     who: AdminOriginDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     state: Annotated[Literal["all", "open", "handled"], Query()] = "all",
     negative_only: bool = False,
 ) -> list[FeedbackItem]:
-    """The latest feedback, newest first, with the question and answer it is about."""
-    stored = await run_in_threadpool(
-        services.conversations.feedback, limit, status=state, negative_only=negative_only
-    )
+    """The latest feedback, newest first, with the question and answer it is about (of
+    the admin's own collections, for an admin bound to some)."""
+
+    def read() -> list:
+        services.recorder.admin_action(
+            who, "feedback.view", "feedback", {"state": state, "negative_only": negative_only}
+        )
+        conversations, scope = services.conversations, _scope(admin)
+        if scope.collections is None:
+            return conversations.feedback(limit, status=state, negative_only=negative_only)
+        items = (
+            item
+            for item in conversations.iter_feedback(status=state)
+            if item.negative or not negative_only
+        )
+        return list(itertools.islice(scope.feedback(items, conversations), limit))
+
+    stored = await run_in_threadpool(read)
     return [FeedbackItem.model_validate(item, from_attributes=True) for item in stored]
 
 
@@ -97,6 +123,7 @@ async def handle_feedback(
 @router.get("/feedback/export", response_class=StreamingResponse)
 async def export_feedback(
     services: ServicesDep,
+    admin: AdminDep,
     who: AdminOriginDep,
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
     state: Annotated[Literal["all", "open", "handled"], Query()] = "all",
@@ -110,7 +137,9 @@ async def export_feedback(
         "feedback",
         {"format": format, "state": state},
     )
-    items = services.conversations.iter_feedback(status=state)
+    items = _scope(admin).feedback(
+        services.conversations.iter_feedback(status=state), services.conversations
+    )
     records = (FeedbackItem.model_validate(i, from_attributes=True).model_dump() for i in items)
     return await _download(export_chunks(records, format), format, "feedback")
 
@@ -128,6 +157,7 @@ async def verify_audit(services: ServicesDep, who: AdminOriginDep) -> ChainRepor
 @router.get("/audit/export", response_class=StreamingResponse)
 async def export_audit(
     services: ServicesDep,
+    admin: AdminDep,
     who: AdminOriginDep,
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
     days: Annotated[int | None, Query(ge=1, le=3650)] = None,
@@ -142,8 +172,12 @@ async def export_audit(
         "audit_log",
         {"format": format, "days": days},
     )
-    entries = services.audit.entries(since=since)
+    entries = _scope(admin).entries(services.audit.entries(since=since))
     return await _download(export_chunks((e.to_dict() for e in entries), format), format, "audit")
+
+
+def _scope(admin: Principal) -> AdminScope:
+    return AdminScope.bound_to(admin.collections)
 
 
 async def _download(chunks: Generator[bytes, None, None], fmt: str, name: str) -> StreamingResponse:

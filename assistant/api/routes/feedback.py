@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
-from assistant.api.deps import OriginDep, ServicesDep
+from assistant.api.deps import CallerDep, OriginDep, ServicesDep
 from assistant.api.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
-from assistant.conversations import UnknownMessage
+from assistant.conversations import Feedback, UnknownMessage
 from assistant.security.pii import redact
+from assistant.services import Services
 
 router = APIRouter(prefix="/api", tags=["feedback"])
 
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api", tags=["feedback"])
     },
 )
 async def feedback(
-    request: FeedbackRequest, services: ServicesDep, who: OriginDep
+    request: FeedbackRequest, services: ServicesDep, caller: CallerDep, who: OriginDep
 ) -> FeedbackResponse:
     """Store feedback with the conversation, for the administrators to review; personal
     data in the comment is replaced, as in a question (a comment is never refused)."""
@@ -39,17 +40,25 @@ async def feedback(
         )
     try:
         stored = await run_in_threadpool(
-            services.conversations.add_feedback,
-            request.message_id,
-            request.rating,
-            comment,
-            request.report_problem,
+            _add_own_feedback, services, caller.identity, request, comment
         )
-    except UnknownMessage as exc:
+    except UnknownMessage as exc:  # also another caller's answer: as if it did not exist
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, "Dit antwoord bestaat niet (meer); feedback niet opgeslagen."
         ) from exc
     await run_in_threadpool(services.recorder.feedback_given, who, stored)
     return FeedbackResponse(
         feedback_id=stored.id, message_id=stored.message_id, conversation_id=stored.conversation_id
+    )
+
+
+def _add_own_feedback(
+    services: Services, identity: str, request: FeedbackRequest, comment: str | None
+) -> Feedback:
+    """Feedback on one of the caller's own answers; ``UnknownMessage`` for another's."""
+    conversations = services.conversations
+    if conversations.message_owner(request.message_id) != identity:
+        raise UnknownMessage(request.message_id)
+    return conversations.add_feedback(
+        request.message_id, request.rating, comment, request.report_problem
     )

@@ -68,7 +68,14 @@ async def search(
         ) from exc
     elapsed_ms = round((time.perf_counter() - started) * 1000)
     await run_in_threadpool(
-        services.recorder.searched, who, query, request.k, request.doc_ids, hits, elapsed_ms
+        services.recorder.searched,
+        who,
+        query,
+        request.k,
+        request.doc_ids,
+        hits,
+        elapsed_ms,
+        scope,
     )
     return SearchResponse(
         query=request.query,
