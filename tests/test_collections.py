@@ -8,6 +8,7 @@ Answers are refused unless retrieval is near certain (WEGWIJZER_REFUSAL_MIN_SIMI
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -45,7 +46,7 @@ def tenants(
         encoding="utf-8",
     )
     settings = make_settings(tmp, shared)
-    env = server_env(settings, WEGWIJZER_REFUSAL_MIN_SIMILARITY="0.99")
+    env = server_env(settings, WEGWIJZER_REFUSAL_MIN_SIMILARITY="0.99", WEGWIJZER_AUTH_MODE="keys")
     assert "collection algemeen" in _cli(env, "ingest")
     assert "collection utrecht" in _cli(
         env, "ingest", "--collection", "utrecht", "--corpus-dir", str(local)
@@ -54,10 +55,28 @@ def tenants(
         "utrecht": _cli(env, "keys", "create", "--name", "utrecht", "--collection", "utrecht"),
         "algemeen": _cli(env, "keys", "create", "--name", "vng", "--collection", "algemeen"),
         "beheer": _cli(env, "keys", "create", "--name", "beheer", "--role", "admin"),
+        "beheer-utrecht": _cli(
+            env,
+            "keys",
+            "create",
+            "--name",
+            "beheer-utrecht",
+            "--role",
+            "admin",
+            "--collection",
+            "utrecht",
+        ),
+        "los": _cli(env, "keys", "create", "--name", "los"),
     }
     listed = wegwijzer(env, "keys", "list").stdout.splitlines()
     scopes = {line.split("\t")[-1]: line.split("\t")[3] for line in listed}
-    assert scopes == {"utrecht": "utrecht", "vng": "algemeen", "beheer": "*"}
+    assert scopes == {
+        "utrecht": "utrecht",
+        "vng": "algemeen",
+        "beheer": "*",
+        "beheer-utrecht": "utrecht",
+        "los": "*",
+    }
     process, base = start_server(env)
     yield base, keys, settings
     stop(process)
@@ -162,3 +181,73 @@ def test_documents_of_a_collection_only_for_its_readers(tenants) -> None:
     )
     assert hidden.status_code == 404
     assert httpx.get(f"{base}/documents/parkeren").status_code == 404, "not in the shared one"
+
+
+def _get(base: str, key: str, path: str, **params: object) -> httpx.Response:
+    return httpx.get(
+        f"{base}{path}", params=params, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    )
+
+
+def test_an_admin_bound_to_a_collection_sees_only_its_questions(tenants) -> None:
+    """Before, an admin key bound to one collection read every tenant's questions in
+    /api/admin/*; the platform's unbound admin still does."""
+    base, keys, _ = tenants
+    asked = {}
+    for name, question in (("utrecht", UTRECHT_QUESTION), ("algemeen", "Wat zegt de VNG?")):
+        response = httpx.post(
+            f"{base}/api/chat",
+            json={"message": question},
+            headers={"Authorization": f"Bearer {keys[name]}"},
+            timeout=120,
+        )
+        asked[name] = response.json()
+        rated = httpx.post(
+            f"{base}/api/feedback",
+            json={"message_id": asked[name]["message_id"], "rating": "down"},
+            headers={"Authorization": f"Bearer {keys[name]}"},
+        )
+        assert rated.status_code == 201, rated.text
+
+    def seen(key: str) -> tuple[set[str], set[str], str]:
+        audit = _get(base, key, "/api/admin/audit/export").text
+        questions = {json.loads(line)["details"].get("question", "") for line in audit.splitlines()}
+        feedback = {item["question"] for item in _get(base, key, "/api/admin/feedback").json()}
+        dashboard = _get(base, key, "/api/admin/dashboard", days=1)
+        assert dashboard.status_code == 200
+        return questions, feedback, json.dumps(dashboard.json()["content_gaps"])
+
+    questions, feedback, gaps = seen(keys["beheer-utrecht"])
+    assert UTRECHT_QUESTION in questions and "Wat zegt de VNG?" not in questions
+    assert feedback == {UTRECHT_QUESTION}
+    assert "VNG" not in gaps
+    questions, feedback, _ = seen(keys["beheer"])
+    assert {UTRECHT_QUESTION, "Wat zegt de VNG?"} <= questions
+    assert {UTRECHT_QUESTION, "Wat zegt de VNG?"} <= feedback
+
+
+def test_with_tenant_isolation_an_unbound_user_key_reads_only_the_shared_collection(
+    tenants,
+) -> None:
+    """Without it (the default, for one municipality) an unbound key reads every
+    collection; a shared install turns it on, and such a key is denied the others."""
+    base, keys, settings = tenants
+    utrecht = {"collections": ["utrecht"]}
+    assert _search(base, keys["los"], UTRECHT_QUESTION, **utrecht).status_code == 200
+    env = server_env(
+        settings,
+        WEGWIJZER_REFUSAL_MIN_SIMILARITY="0.99",
+        WEGWIJZER_AUTH_MODE="keys",
+        WEGWIJZER_TENANT_ISOLATION="true",
+    )
+    process, isolated = start_server(env)
+    try:
+        denied = _search(isolated, keys["los"], UTRECHT_QUESTION, **utrecht)
+        shared = _search(isolated, keys["los"], "DPIA")
+        platform = _search(isolated, keys["beheer"], UTRECHT_QUESTION, **utrecht)
+    finally:
+        stop(process)
+    assert denied.status_code == 403
+    assert shared.status_code == 200
+    assert {r["collection"] for r in shared.json()["results"]} == {"algemeen"}
+    assert platform.status_code == 200
