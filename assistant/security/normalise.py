@@ -84,6 +84,8 @@ def mapped_normal_form(text: str) -> MappedText:
     """NFKC per character cluster (a character and its combining marks), default
     ignorables removed, every decimal digit written as an ASCII digit and every dash
     as "-"; each output character remembers its origin."""
+    if text.isascii():  # nothing to change
+        return MappedText(text, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
     ignorable = [False] * len(text)
     for m in _IGNORABLE.finditer(text):
         ignorable[m.start() : m.end()] = [True] * (m.end() - m.start())

@@ -5,6 +5,13 @@ phone numbers by Google's libphonenumber (``phonenumbers``); the rest are patter
 Names are found from the cues people use to introduce one ("mijn naam is", "mevrouw",
 "inwoner", ...): no Dutch name recogniser small enough to load with the server is on
 PyPI (deduce needs 600 MB and 25 s to load), so a name without a cue is not found.
+
+The patterns run on a normal form shared with the injection screen
+(``normalise.mapped_normal_form``: NFKC, invisible characters removed, any decimal digit
+as ASCII, every dash as "-"), so "１１１　２２２　３３３", "111–222–333" and nine digits with
+zero-width spaces between them are found. Each finding is mapped back to the span of
+the original text it came from, and redaction replaces that span: the rest of the
+question stays exactly as written.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from dataclasses import dataclass
 import phonenumbers
 from stdnum import iban
 from stdnum.nl import bsn
+
+from assistant.security.normalise import MappedText, mapped_normal_form
 
 PLACEHOLDERS = {
     "bsn": "[BSN]",
@@ -38,7 +47,7 @@ KIND_LABELS = {  # for messages to the user, in Dutch
 }
 
 _NINE_DIGITS = re.compile(
-    r"(?<![\d.,-])(\d{4}\.\d{2}\.\d{3}|\d{3}[ .]?\d{3}[ .]?\d{3})(?![\d-]|,\d)"
+    r"(?<![\d.,-])(\d{4}\.\d{2}\.\d{3}|\d{3}[ .-]?\d{3}[ .-]?\d{3})(?![\d-]|,\d)"
 )
 _BSN_CUE = re.compile(
     r"(bsn|burgerservicenummer|sofinummer|citizen service number)(\s+(is|was|nr\.?|nummer))?"
@@ -139,19 +148,27 @@ class Redaction:
 
 
 def find_personal_data(text: str) -> list[Finding]:
-    """All personal data in ``text``, overlapping findings merged (longest wins)."""
+    """All personal data in ``text``, found in its normal form, with the spans and text
+    of the original; overlapping findings merged (longest wins)."""
+    mapped = mapped_normal_form(text)
+    normal = mapped.text
     found = [
-        *_bsns(text),
-        *_ibans(text),
-        *_matches(_EMAIL, text, "email"),
-        *_phones(text),
-        *_matches(_POSTCODE, text, "address"),
-        *_matches(_STREET_ADDRESS, text, "address"),
-        *_plates(text),
-        *_matches(_BIRTH_DATE, text, "date_of_birth", group=1),
-        *_names(text),
+        *_bsns(normal),
+        *_ibans(normal),
+        *_matches(_EMAIL, normal, "email"),
+        *_phones(normal),
+        *_matches(_POSTCODE, normal, "address"),
+        *_matches(_STREET_ADDRESS, normal, "address"),
+        *_plates(normal),
+        *_matches(_BIRTH_DATE, normal, "date_of_birth", group=1),
+        *_names(normal),
     ]
-    return _without_overlaps(found, text)
+    return _without_overlaps([_in_original(f, mapped, text) for f in found], text)
+
+
+def _in_original(finding: Finding, mapped: MappedText, text: str) -> Finding:
+    start, end = mapped.original_span(finding.start, finding.end)
+    return Finding(finding.kind, start, end, text[start:end])
 
 
 def redact(text: str) -> Redaction:
