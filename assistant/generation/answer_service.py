@@ -373,7 +373,11 @@ class AnswerService:
             raise UnknownConversation(conversation_id)
         turns = self._conversations.history(conversation_id, self._settings.history_turns)
         return [
-            Turn(screen_question(turn.question, self._settings).text, turn.answer) for turn in turns
+            Turn(
+                screen_question(turn.question, self._settings, self._known_attacks).text,
+                turn.answer,
+            )
+            for turn in turns
         ]
 
     def _standalone(self, question: str, history: list[Turn], side_calls: _ModelUse) -> str:
