@@ -1,7 +1,7 @@
 """``make bench``: retrieval, answers and a load test through the API, then the injection
-screen alone on attack set v2 and the attack set end to end."""
+screen alone on attack set v2, the attack set end to end, and the regex harness."""
 
-from benchmarks import attacks, chat, injection_screen, load, retrieval
+from benchmarks import attacks, chat, injection_screen, load, regex_harness, retrieval
 
 if __name__ == "__main__":
     retrieval.main()
@@ -13,3 +13,5 @@ if __name__ == "__main__":
     injection_screen.main()
     print()
     attacks.main()
+    print()
+    regex_harness.main()
