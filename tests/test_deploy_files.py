@@ -637,8 +637,9 @@ def test_nginx_sso_takes_the_user_only_from_oauth2_proxy(app_routes: set[str]) -
         else:  # the values oauth2-proxy answered with, nothing else
             assert auth_vars[sent[user]] == "$upstream_http_x_auth_request_user"
             assert auth_vars[sent[groups]] == "$upstream_http_x_auth_request_groups"
-        # uvicorn would replace nginx (the trusted peer) by a forwarded address
-        assert sent.get("x-forwarded-for") == "", location.args
+        # the client's address for the audit log, replaced and never appended (the app
+        # believes it only from nginx, a trusted proxy)
+        assert sent.get("x-forwarded-for") == "$remote_addr", location.args
     open_paths = {
         tuple(loc.args)
         for loc in find(server.block, "location")
@@ -778,6 +779,7 @@ def test_systemd_timers_start_their_jobs() -> None:
     wegwijzer = "/opt/wegwijzer/.venv/bin/wegwijzer"
     jobs = {
         "wegwijzer-audit-prune": f"{wegwijzer} audit prune",
+        "wegwijzer-audit-anchor": f"{wegwijzer} audit anchor",
         "wegwijzer-backup": f"{wegwijzer} backup --to /var/backups/wegwijzer/",
     }
     for name, command in jobs.items():
@@ -790,6 +792,8 @@ def test_systemd_timers_start_their_jobs() -> None:
         assert timer["Install"]["WantedBy"] == ["timers.target"]
     backup = unit(SYSTEMD / "wegwijzer-backup.service")["Service"]
     assert "/var/backups/wegwijzer" in backup["ReadWritePaths"][0].split()
+    anchor = unit(SYSTEMD / "wegwijzer-audit-anchor.service")["Service"]
+    assert "/var/log/wegwijzer" in anchor["ReadWritePaths"][0].split()
 
 
 def test_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
@@ -797,7 +801,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     if analyze is None:
         pytest.skip("systemd-analyze not installed")
     units = sorted([*SYSTEMD.glob("*.service"), *SYSTEMD.glob("*.timer")])
-    assert len(units) == 5  # three services, two timers
+    assert len(units) == 7  # four services, three timers
     for path in units:
         # verify also checks that ExecStart is executable: stand in for the venv's wegwijzer
         text = path.read_text(encoding="utf-8").replace(
