@@ -59,7 +59,10 @@ def test_auto_prefers_ollama_when_it_answers(ingested: Settings, ollama: Standin
 
 def test_configured_ollama_down_is_a_clear_503(ingested: Settings) -> None:
     settings = settings_for(
-        ingested, llm_backend="ollama", ollama_host=f"http://127.0.0.1:{free_port()}"
+        ingested,
+        llm_backend="ollama",
+        ollama_host=f"http://127.0.0.1:{free_port()}",
+        auth_mode="single_user",
     )
     with TestClient(create_app(settings)) as client:
         health = client.get("/api/health").json()
