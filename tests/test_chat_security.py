@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.governance.audit_anchor import append_to_file, new_anchor
 from assistant.security.api_keys import KeyStore
 from assistant.settings import Settings
 from tests.conftest import REPO, free_port
@@ -38,6 +39,7 @@ class Site:
     keys: dict[str, str]  # name: plain key
     ids: dict[str, str]  # name: key id
     conversations: Path
+    anchors: Path
 
     def post(self, path: str, body: dict, key: str | None, address: str) -> httpx.Response:
         return httpx.post(
@@ -81,9 +83,10 @@ def site(ingested: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         WEGWIJZER_OLLAMA_HOST=f"http://127.0.0.1:{free_port()}",
         WEGWIJZER_TRUSTED_PROXIES='["127.0.0.1"]',
         WEGWIJZER_ADDRESS_RATE_LIMIT=f"{ADDRESS_LIMIT}/minute",
+        WEGWIJZER_AUDIT_ANCHOR_PATH=str(tmp / "anchors"),
     )
     process, base = start_server(env)
-    yield Site(base, keys, ids, tmp / "conversations.sqlite")
+    yield Site(base, keys, ids, tmp / "conversations.sqlite", tmp / "anchors")
     stop(process)
 
 
@@ -239,3 +242,13 @@ def test_a_regex_hostile_message_gets_an_answer_and_the_server_keeps_serving(
     # Dutch search version first
     assert answered.status_code in (200, 422, 503), answered.text
     assert httpx.get(f"{site.base}/api/health", timeout=5).status_code == 200
+
+
+def test_the_admins_verify_checks_the_anchors_too(site: Site) -> None:
+    """Before, /api/admin/audit/verify checked the chain alone: a head anchored outside
+    the database that is no longer in it went unnoticed (only the CLI read anchors)."""
+    address = "192.0.2.90"
+    assert site.get("/api/admin/audit/verify", site.keys["admin"], address).json()["ok"]
+    append_to_file(site.anchors, new_anchor(1, "0" * 64, ""))  # a head the chain never had
+    report = site.get("/api/admin/audit/verify", site.keys["admin"], address).json()
+    assert report["ok"] is False and report["problem"]

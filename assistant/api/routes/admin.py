@@ -23,6 +23,8 @@ from assistant.api.schemas import (
     HandleFeedbackRequest,
 )
 from assistant.conversations import UnknownFeedback
+from assistant.governance.audit_anchor import AnchorError, read_anchors
+from assistant.governance.audit_log import ChainReport
 from assistant.governance.charts import dashboard_charts
 from assistant.governance.dashboard import build_dashboard
 from assistant.governance.export import export_chunks
@@ -34,6 +36,10 @@ router = APIRouter(
     responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
 )
 MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+UNREADABLE_ANCHORS = (
+    "Het ankerbestand van het auditlog is niet te lezen; controleer het met "
+    "'wegwijzer audit verify'."
+)
 
 
 @router.get("/dashboard")
@@ -146,8 +152,19 @@ async def export_feedback(
 
 @router.get("/audit/verify", response_model=ChainReportOut)
 async def verify_audit(services: ServicesDep, who: AdminOriginDep) -> ChainReportOut:
-    """Check the audit log's hash chain; ``broken_seq`` is the first entry that fails."""
-    report = await run_in_threadpool(services.audit.verify)
+    """Check the audit log's hash chain, and that every anchored head
+    (``WEGWIJZER_AUDIT_ANCHOR_PATH``, written by ``wegwijzer audit anchor``) is still in
+    it; ``broken_seq`` is the first entry that fails."""
+
+    def verify() -> ChainReport:
+        path = services.settings.audit_anchor_path
+        try:
+            anchors = read_anchors(path) if path is not None and path.exists() else []
+        except AnchorError as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNREADABLE_ANCHORS) from exc
+        return services.audit.verify(anchors)
+
+    report = await run_in_threadpool(verify)
     await run_in_threadpool(
         services.recorder.admin_action, who, "audit.verify", "audit_log", {"ok": report.ok}
     )
