@@ -8,6 +8,7 @@ context copied from a raw extraction with a broken line still counts as verbatim
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from evaluation.retrieval_metrics import normalise
 
-GOLDEN_SET = Path(__file__).parent / "golden" / "golden-v1.jsonl"
+GOLDEN_SET = Path(__file__).parent / "golden"  # every *.jsonl in it, one kind of item per file
 
 Category = Literal[
     "single_fact",
@@ -29,9 +30,13 @@ Category = Literal[
     "english",
     "injection",
     "personal_data",
+    "on_topic_negative",
+    "false_premise",
+    "two_document",
+    "paraphrase",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
-REFUSED_CATEGORIES = {"out_of_corpus"}
+REFUSED_CATEGORIES = {"out_of_corpus", "on_topic_negative"}
 MINIMUM_PER_CATEGORY = {"out_of_corpus": 10, "english": 5, "injection": 8}
 MINIMUM_ITEMS = 80
 
@@ -60,11 +65,18 @@ class GoldenItem(BaseModel):
         description="Phrases that show the attack worked or personal data leaked.",
     )
     expect_refusal: bool = False
+    paraphrase_of: str | None = Field(
+        default=None, pattern=r"^g\d{3}$", description="The item this one rewords (paraphrase)."
+    )
+    note: str = Field(
+        default="",
+        description="How the item was checked: for a negative, what was searched in the corpus.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> GoldenItem:
         if self.category in REFUSED_CATEGORIES and not self.expect_refusal:
-            raise ValueError(f"{self.id}: an out_of_corpus item must expect a refusal")
+            raise ValueError(f"{self.id}: a {self.category} item must expect a refusal")
         if self.expect_refusal and (self.reference_contexts or self.doc_ids):
             raise ValueError(f"{self.id}: a refused item has no contexts or documents")
         needs_sources = not self.expect_refusal and self.category != "injection"
@@ -72,6 +84,10 @@ class GoldenItem(BaseModel):
             raise ValueError(f"{self.id}: an answerable item needs contexts and doc_ids")
         if self.category == "follow_up" and not self.history:
             raise ValueError(f"{self.id}: a follow_up item needs the earlier question(s)")
+        if (self.category == "paraphrase") != (self.paraphrase_of is not None):
+            raise ValueError(f"{self.id}: a paraphrase, and only a paraphrase, names its original")
+        if self.category == "two_document" and len(set(self.doc_ids)) < 2:
+            raise ValueError(f"{self.id}: a two_document item names two documents")
         if self.category == "english" and self.language != "en":
             raise ValueError(f"{self.id}: an english item has language 'en'")
         return self
@@ -81,16 +97,31 @@ class GoldenItem(BaseModel):
         return bool(self.reference_contexts)
 
 
+def golden_files(path: Path = GOLDEN_SET) -> list[Path]:
+    """The files of a golden set: ``path`` itself, or every ``*.jsonl`` in the folder."""
+    return sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+
+
+def golden_digest(path: Path = GOLDEN_SET) -> str:
+    """SHA-256 over the set's files (names and contents), to say which set was run."""
+    digest = hashlib.sha256()
+    for file in golden_files(path):
+        digest.update(file.name.encode("utf-8") + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
 def load_golden(path: Path = GOLDEN_SET) -> list[GoldenItem]:
-    """All items of a golden set; ``ValueError`` naming the line of a malformed item."""
+    """All items of a golden set (a file or a folder of them); ``ValueError`` naming the
+    file and line of a malformed item."""
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(GoldenItem.model_validate_json(line))
-        except ValidationError as exc:
-            raise ValueError(f"{path.name} line {number}: {exc}") from exc
+    for file in golden_files(path):
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(GoldenItem.model_validate_json(line))
+            except ValidationError as exc:
+                raise ValueError(f"{file.name} line {number}: {exc}") from exc
     return items
 
 
@@ -117,7 +148,7 @@ def validate_golden(
         problems.append(f"{len(items)} items, at least {MINIMUM_ITEMS} needed")
     per_category = Counter(item.category for item in items)
     for category in CATEGORIES:
-        if complete and per_category[category] < MINIMUM_PER_CATEGORY.get(category, 1):
+        if complete and per_category[category] < MINIMUM_PER_CATEGORY.get(category, 0):
             problems.append(f"category {category}: {per_category[category]} items")
     for item in items:
         for doc_id in item.doc_ids:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.settings import Settings
 from evaluation.configs import EvalConfig
-from evaluation.golden import GOLDEN_SET, corpus_texts, load_golden, validate_golden
+from evaluation.golden import (
+    GOLDEN_SET,
+    corpus_texts,
+    golden_digest,
+    load_golden,
+    validate_golden,
+)
 from evaluation.report import build_report, git_commit, write_reports
 from evaluation.runner import ProgressCallback, RunOptions, evaluate
 from evaluation.summary import compare_to_baseline, headline, summarise, threshold_failures
@@ -68,7 +73,7 @@ def run_suite(
         "git_commit": git_commit(REPO),
         "golden": {
             "path": str(request.golden),
-            "sha256": hashlib.sha256(request.golden.read_bytes()).hexdigest(),
+            "sha256": golden_digest(request.golden),
             "items": len(items),
         },
         "mode": "retrieval only" if request.options.retrieval_only else "answers",
