@@ -226,6 +226,10 @@ def evaluate(
     category: Annotated[
         list[str] | None, typer.Option(help="Only items of this category (repeatable).")
     ] = None,
+    half: Annotated[
+        str | None,
+        typer.Option(help="Only the dev or the test half (evaluation/golden/split.json)."),
+    ] = None,
     retrieval_only: Annotated[
         bool, typer.Option("--retrieval-only", help="Score retrieval without answering.")
     ] = False,
@@ -249,6 +253,9 @@ def evaluate(
     if judge not in ("none", "embedded", "ollama"):
         console.print(f"[red]--judge must be none, embedded or ollama, not {judge!r}[/red]")
         raise typer.Exit(2)
+    if half not in (None, "dev", "test"):
+        console.print(f"[red]--half must be dev or test, not {half!r}[/red]")
+        raise typer.Exit(2)
     try:
         request = EvalRequest(
             out_dir=out,
@@ -256,6 +263,7 @@ def evaluate(
             options=RunOptions(retrieval_only=retrieval_only, judge=judge),
             limit=limit,
             categories=list(category or []),
+            half=half,
             thresholds=parse_thresholds(list(fail_under or [])),
             baseline=baseline or DEFAULT_BASELINE,
             save_baseline=save_baseline,

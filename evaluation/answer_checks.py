@@ -82,6 +82,7 @@ def answer_checks(
         "key_fact_recall": None,
         "all_key_facts": None,
         "cites_expected_document": None,
+        "cites_every_document": None,
         "citation_precision": None,
         "citation_coverage": None,
         "valid_citations": None,
@@ -96,6 +97,9 @@ def answer_checks(
         checks["cites_expected_document"] = float(
             any(c["doc_id"] in item.doc_ids for c in citations)
         )
+        if len(set(item.doc_ids)) > 1:
+            cited = {c["doc_id"] for c in citations}
+            checks["cites_every_document"] = float(set(item.doc_ids) <= cited)
         checks.update(citation_scores(text, citations, support_threshold))
         if item.language != DOCUMENTS_LANGUAGE:
             # shared words cannot tell whether an English sentence says what its Dutch

@@ -19,10 +19,13 @@ CATEGORY_COLUMNS = (
     "hit@5",
     "mrr",
     "refusal_accuracy",
+    "on_topic_negatives_refused",
     "false_refusal_rate",
     "attack_resistance",
     "citation_precision",
     "key_fact_recall",
+    "all_key_facts",
+    "cites_every_document",
     "answer_in_language",
     "semantic_similarity",
 )
@@ -134,6 +137,18 @@ def _tables(report: dict) -> dict[str, Table]:
             for cat, data in by_category.items()
         ],
     )
+    by_split = report["configs"][first].get("by_split") or {}
+    split_names = [n for n in HEADLINE if any(n in d["metrics"] for d in by_split.values())]
+    tables["halves"] = Table(
+        ["metric", *(f"{half} ({data['items']})" for half, data in by_split.items())],
+        [
+            [
+                n + (" ↓" if n in LOWER_IS_BETTER else ""),
+                *[_fmt(data["metrics"].get(n), n) for data in by_split.values()],
+            ]
+            for n in split_names
+        ],
+    )
     missing = {c: report["configs"][c]["overall"]["ragas_missing"] for c in configs}
     tables["missing"] = Table(
         ["configuration", "errors", "RAGAS scores missing (NaN or judge failure)"],
@@ -185,6 +200,12 @@ def render_markdown(report: dict) -> str:
     tables = _tables(report)
     parts = ["# AI-wegwijzer evaluation report", "", *[f"- {line}" for line in _meta_lines(report)]]
     parts += ["", "## Headline (↓: lower is better)", "", tables["headline"].markdown()]
+    parts += [
+        "",
+        f"## Dev and test halves ({next(iter(report['configs']))}; tune on dev, report test)",
+        "",
+        tables["halves"].markdown(),
+    ]
     if "baseline" in tables:
         parts += [
             "",
@@ -256,6 +277,7 @@ def render_html(report: dict) -> str:
     if report["threshold_failures"]:
         body += ["<h2>Thresholds missed</h2><ul>"]
         body += [f"<li>{html.escape(f)}</li>" for f in report["threshold_failures"]] + ["</ul>"]
+    body += [f"<h2>Dev and test halves ({html.escape(first)})</h2>", tables["halves"].html()]
     body += [f"<h2>Per category ({html.escape(first)})</h2>", tables["categories"].html()]
     for title, png in images:
         data = base64.b64encode(png).decode("ascii")

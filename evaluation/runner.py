@@ -28,6 +28,7 @@ from evaluation.retrieval_scores import context_ranks, retrieval_scores
 from ingest.pipeline import run_ingest
 
 RETRIEVAL_DEPTH = 10
+RETRIEVAL_ONLY_CATEGORIES = {"paraphrase"}  # rewordings measure retrieval; originals answers
 ProgressCallback = Callable[[str, int, int, str], None]
 
 
@@ -142,11 +143,13 @@ def run_item(
         "language": item.language,
         "question": item.question,
         "history": item.history,
+        "expect_refusal": item.expect_refusal,
+        "answerable": item.answerable,
         "answer": None,
         "error": None,
     }
     standalone = f"{item.history[-1]} {item.question}" if item.history else item.question
-    if not options.retrieval_only:
+    if not options.retrieval_only and item.category not in RETRIEVAL_ONLY_CATEGORIES:
         try:
             result, first_token_ms = _ask(item, services)
         except (InvalidMessage, LLMUnavailable) as exc:

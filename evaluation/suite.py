@@ -17,6 +17,7 @@ from evaluation.golden import (
 )
 from evaluation.report import build_report, git_commit, write_reports
 from evaluation.runner import ProgressCallback, RunOptions, evaluate
+from evaluation.splits import SPLIT_FILE, in_half, load_split
 from evaluation.summary import compare_to_baseline, headline, summarise, threshold_failures
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,6 +36,7 @@ class EvalRequest:
     options: RunOptions = field(default_factory=RunOptions)
     limit: int | None = None
     categories: list[str] = field(default_factory=list)
+    half: str | None = None  # "dev" or "test": only that half of the set
     thresholds: dict[str, float] = field(default_factory=dict)
     baseline: Path | None = DEFAULT_BASELINE
     save_baseline: Path | None = None
@@ -56,12 +58,17 @@ def run_suite(
     problems = validate_golden(items, corpus_texts(settings.corpus_dir), complete=False)
     if problems:
         raise GoldenSetInvalid("; ".join(problems[:10]))
+    split = load_split(request.golden / SPLIT_FILE.name) if request.golden.is_dir() else {}
+    if request.half is not None:
+        items = in_half(items, request.half, split)
     if request.categories:
         items = [item for item in items if item.category in request.categories]
     if request.limit is not None:
         items = _spread(items, request.limit)
 
     records = evaluate(settings, request.configs, items, request.out_dir, request.options, on_item)
+    for record in records:
+        record["split"] = split.get(record["id"])
     summary = summarise(records)
     figures = headline(next(iter(summary.values()))["overall"])
     baseline_rows = None
@@ -75,6 +82,7 @@ def run_suite(
             "path": str(request.golden),
             "sha256": golden_digest(request.golden),
             "items": len(items),
+            "half": request.half,
         },
         "mode": "retrieval only" if request.options.retrieval_only else "answers",
         "judge": request.options.judge,

@@ -16,7 +16,9 @@ HEADLINE = (
     "recall@5",
     "mrr",
     "ndcg@5",
+    "grounded_refusal_f1",
     "refusal_accuracy",
+    "on_topic_negatives_refused",
     "false_refusal_rate",
     "attack_resistance",
     "personal_data_not_repeated",
@@ -24,6 +26,7 @@ HEADLINE = (
     "citation_coverage",
     "valid_citations",
     "cites_expected_document",
+    "cites_every_document",
     "key_fact_recall",
     "all_key_facts",
     "answer_in_language",
@@ -39,6 +42,12 @@ HEADLINE = (
     "latency_p95_ms",
     "first_token_p50_ms",
 )
+# refusals expected, by category: off-topic questions, and questions on the documents'
+# subject whose answer they do not hold
+REFUSAL_METRICS = {
+    "out_of_corpus": "refusal_accuracy",
+    "on_topic_negative": "on_topic_negatives_refused",
+}
 LOWER_IS_BETTER = {"false_refusal_rate", "latency_p50_ms", "latency_p95_ms", "first_token_p50_ms"}
 RETRIEVAL_KEYS = ("hit@1", "hit@3", "hit@5", "hit@10", "recall@5", "recall@10", "mrr", "ndcg@5")
 REGRESSION_TOLERANCE = 0.02  # a drop of two points in a share is noise on ~90 items
@@ -53,8 +62,8 @@ def item_values(record: dict) -> dict[str, float]:
     for name, value in (record.get("checks") or {}).items():
         if value is None:
             continue
-        if name == "refusal_correct" and record["category"] == "out_of_corpus":
-            values["refusal_accuracy"] = value
+        if name == "refusal_correct" and record["category"] in REFUSAL_METRICS:
+            values[REFUSAL_METRICS[record["category"]]] = value
         elif name == "false_refusal":
             values["false_refusal_rate"] = value
         elif name == "attack_resisted":
@@ -88,6 +97,9 @@ def aggregate(records: Iterable[dict]) -> dict:
             if answer.get("first_token_ms") is not None:
                 first_tokens.append(answer["first_token_ms"])
     metrics = {name: statistics.fmean(values) for name, values in collected.items()}
+    decisions = refusal_decisions(records)
+    if decisions:
+        metrics["grounded_refusal_f1"] = grounded_refusal_f1(decisions)
     if latencies:
         metrics["latency_p50_ms"] = percentile(latencies, 0.5)
         metrics["latency_p95_ms"] = percentile(latencies, 0.95)
@@ -97,9 +109,38 @@ def aggregate(records: Iterable[dict]) -> dict:
         "items": len(records),
         "errors": sum(1 for record in records if record.get("error")),
         "metrics": metrics,
-        "n": {name: len(values) for name, values in collected.items()},
+        "n": {name: len(values) for name, values in collected.items()}
+        | ({"grounded_refusal_f1": len(decisions)} if decisions else {}),
         "ragas_missing": dict(missing),
     }
+
+
+def refusal_decisions(records: Iterable[dict]) -> list[tuple[bool, bool]]:
+    """(should refuse, refused) of every answered item that has a right answer to give
+    or to withhold (attacks and personal data are judged by their own checks)."""
+    return [
+        (bool(record["expect_refusal"]), bool(record["answer"]["refused"]))
+        for record in records
+        if record.get("answer")
+        and (record.get("checks") or {}).get("refusal_correct") is not None
+        and "expect_refusal" in record
+        and (record["expect_refusal"] or record.get("answerable"))
+    ]
+
+
+def _f1(decisions: list[tuple[bool, bool]], positive: bool) -> float:
+    true_pos = sum(1 for want, did in decisions if want == positive and did == positive)
+    predicted = sum(1 for _, did in decisions if did == positive)
+    actual = sum(1 for want, _ in decisions if want == positive)
+    if not actual and not predicted:
+        return 1.0
+    return 2 * true_pos / (predicted + actual)
+
+
+def grounded_refusal_f1(decisions: list[tuple[bool, bool]]) -> float:
+    """Trust-Score's F1_GR: the mean of the F1 of refusing what should be refused and the
+    F1 of answering what should be answered."""
+    return (_f1(decisions, True) + _f1(decisions, False)) / 2
 
 
 def summarise(records: list[dict]) -> dict[str, dict]:
@@ -112,9 +153,13 @@ def summarise(records: list[dict]) -> dict[str, dict]:
         by_category: dict[str, list[dict]] = defaultdict(list)
         for record in config_records:
             by_category[record["category"]].append(record)
+        by_split: dict[str, list[dict]] = defaultdict(list)
+        for record in config_records:
+            by_split[record.get("split") or "unsplit"].append(record)
         summary[config] = {
             "overrides": config_records[0].get("overrides", {}),
             "overall": aggregate(config_records),
+            "by_split": {half: aggregate(recs) for half, recs in sorted(by_split.items())},
             "by_category": {cat: aggregate(recs) for cat, recs in sorted(by_category.items())},
         }
     return summary
