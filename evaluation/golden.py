@@ -37,7 +37,16 @@ Category = Literal[
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 REFUSED_CATEGORIES = {"out_of_corpus", "on_topic_negative"}
-MINIMUM_PER_CATEGORY = {"out_of_corpus": 10, "english": 5, "injection": 8}
+MINIMUM_PER_CATEGORY = {
+    "out_of_corpus": 10,
+    "english": 15,
+    "injection": 8,
+    "follow_up": 15,
+    "on_topic_negative": 40,
+    "false_premise": 15,
+    "two_document": 15,
+    "paraphrase": 60,
+}
 MINIMUM_ITEMS = 80
 
 
@@ -148,7 +157,7 @@ def validate_golden(
         problems.append(f"{len(items)} items, at least {MINIMUM_ITEMS} needed")
     per_category = Counter(item.category for item in items)
     for category in CATEGORIES:
-        if complete and per_category[category] < MINIMUM_PER_CATEGORY.get(category, 0):
+        if complete and per_category[category] < MINIMUM_PER_CATEGORY.get(category, 1):
             problems.append(f"category {category}: {per_category[category]} items")
     for item in items:
         for doc_id in item.doc_ids:
