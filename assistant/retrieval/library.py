@@ -10,6 +10,7 @@ a caller may read is decided above this layer.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 
 from langchain_core.embeddings import Embeddings
@@ -122,8 +123,9 @@ class Library:
         k: int = 5,
         doc_ids: list[str] | None = None,
         collections: list[str] | None = None,
+        parts: Sequence[str] = (),
     ) -> list[SearchHit]:
-        return self.retrieve(query, k, doc_ids, collections).hits
+        return self.retrieve(query, k, doc_ids, collections, parts).hits
 
     def retrieve(
         self,
@@ -131,8 +133,26 @@ class Library:
         k: int = 5,
         doc_ids: list[str] | None = None,
         collections: list[str] | None = None,
+        parts: Sequence[str] = (),
     ) -> Retrieval:
-        """Hits from the named collections (default: the shared one), fused."""
+        """Hits from the named collections (default: the shared one), fused; with
+        ``parts`` (of a compound question, ``question_parts``), each part's ranking is
+        fused in too, so that every part has its best passages among the hits. How
+        close the corpus comes to the query is the whole query's."""
+        whole = self._retrieve(query, k, doc_ids, collections)
+        if not parts:
+            return whole
+        rankings = [whole, *(self._retrieve(part, k, doc_ids, collections) for part in parts)]
+        fused = _fuse(rankings, k, self._settings.rrf_k, weights=[1.0] * len(rankings))
+        return Retrieval(hits=fused.hits, top_similarity=whole.top_similarity)
+
+    def _retrieve(
+        self,
+        query: str,
+        k: int,
+        doc_ids: list[str] | None,
+        collections: list[str] | None,
+    ) -> Retrieval:
         names = list(dict.fromkeys(collections or [self.default_collection]))
         self.check(names)
         if len(names) == 1:
@@ -156,12 +176,15 @@ class Library:
         return _fuse(results, k, self._settings.rrf_k)
 
 
-def _fuse(results: list[Retrieval], k: int, rrf_k: int) -> Retrieval:
-    """Rank fusion across collections, each ranking weighted by how close its collection
-    comes to the query (its best vector similarity): equal ranks go to the closer one."""
+def _fuse(
+    results: list[Retrieval], k: int, rrf_k: int, weights: list[float] | None = None
+) -> Retrieval:
+    """Rank fusion, each ranking weighted by ``weights`` or else (across collections) by
+    how close its collection comes to the query (its best vector similarity): equal
+    ranks go to the closer one."""
     by_key = {(hit.collection, hit.chunk_id): hit for r in results for hit in r.hits}
     rankings = [[f"{hit.collection}\x1f{hit.chunk_id}" for hit in r.hits] for r in results]
-    weights = [max(r.top_similarity, 1e-6) for r in results]
+    weights = weights or [max(r.top_similarity, 1e-6) for r in results]
     fused = reciprocal_rank_fusion(rankings, weights, k=rrf_k)
     hits = []
     for key, score in fused[:k]:

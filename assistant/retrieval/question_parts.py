@@ -1,0 +1,54 @@
+"""The parts of a compound question, each searched on its own as well.
+
+"Wat zegt het position paper over X, en hoe wil de referentiearchitectuur Y?" asks two
+things, often of two documents. Searched as one query, the part with the stronger
+words fills all the top passages and the other part's document is never read. Each
+part is searched too (a part that names a document finds it by the title, which is
+indexed with every chunk), and the rankings are fused, so that every part has its
+best passages among the hits.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ASKING_WORD = (
+    r"(wat|welke?|hoe|waarom|wie|wanneer|waar|hoeveel|moet|moeten|kan|kunnen|mag|mogen|is|"
+    r"zijn|wordt|worden|zegt|zeggen|staat|geldt|what|which|how|why|who|when|where|does|do|"
+    r"is|are|should|can|must)"
+)
+# ", en wat ..." / "; hoe ..." / " and how ...": a second question joined to the first
+_JOINED = re.compile(rf"\b(?:en|and|maar|but)\s+(?={_ASKING_WORD}\b)", re.I)
+_SENTENCE = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
+# "volgens de VNG", "volgens het TNO-rapport", "according to the guide": who says it, not
+# what is asked; the embedding of a question with "volgens de VNG" moves toward passages
+# about the VNG itself ("De VNG vindt dat ...") and away from the answer
+_ATTRIBUTION = re.compile(
+    r"\b(volgens|according to|in de ogen van)\s+(?:(?:de|het|the)\s+)?"
+    r"([A-Z][\w-]*|([\w-]+\s+)?[\w-]*(rapport|paper|gids|architectuur|document|documenten"
+    r"|report|guide))"
+    r"(\s+(en|and)\s+([A-Z][\w-]*))?",
+)
+MIN_PART_WORDS = 3
+MAX_PARTS = 3
+
+
+def question_parts(question: str) -> list[str]:
+    """The question's parts (its sentences, and questions joined by "en"/"and" with a
+    question word), when there are two or more; else []. A question that says whose view
+    it asks for ("volgens de VNG") also has itself without that as a part."""
+    core = without_attribution(question)
+    return [*_compound_parts(question), *([core] if core != question.strip() else [])]
+
+
+def without_attribution(question: str) -> str:
+    """The question without "volgens de VNG" and the like."""
+    return " ".join(_ATTRIBUTION.sub("", question).split())
+
+
+def _compound_parts(question: str) -> list[str]:
+    parts: list[str] = []
+    for sentence in _SENTENCE.split(question.strip()):
+        parts += [part.strip(" ,;") for part in _JOINED.split(sentence)]
+    parts = [part for part in parts if len(part.split()) >= MIN_PART_WORDS]
+    return parts[:MAX_PARTS] if len(parts) > 1 else []
