@@ -16,7 +16,7 @@ from assistant.governance.metrics import Metrics
 from assistant.governance.recorder import Recorder
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.library import Library
-from assistant.retrieval.rerank import CrossEncoderReranker, Reranker
+from assistant.retrieval.rerank import CrossEncoderReranker, Reranker, SentenceReranker
 from assistant.security.api_keys import KeyStore
 from assistant.security.known_attacks import KnownAttacks
 from assistant.security.rate_limits import AnswersInFlight, RateLimits
@@ -49,9 +49,12 @@ def build_services(settings: Settings) -> Services:
     """Create the store client, embedding model, reranker (if set) and search service."""
     store = ChunkStore(settings)
     embeddings = create_embeddings(settings)
+    evidence = EvidenceRanker(embeddings)
     reranker: Reranker | None = None
     if settings.reranker_model is not None:
         reranker = CrossEncoderReranker(settings.reranker_model, settings.torch_threads)
+    elif settings.sentence_rerank:
+        reranker = SentenceReranker(evidence)
     search = Library(settings, store, embeddings, reranker)
     llm = LLMProvider(settings)
     conversations = open_conversation_store(settings)
@@ -60,9 +63,7 @@ def build_services(settings: Settings) -> Services:
         if settings.injection_similarity
         else None
     )
-    answers = AnswerService(
-        settings, search, llm, conversations, EvidenceRanker(embeddings), known_attacks
-    )
+    answers = AnswerService(settings, search, llm, conversations, evidence, known_attacks)
     keys = KeyStore(settings.api_keys_path)
     audit = open_audit_log(settings)
     recorder = Recorder(audit, Metrics())

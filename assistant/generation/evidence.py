@@ -84,30 +84,43 @@ class EvidenceRanker:
 
     def rank(self, question: str, hits: list[SearchHit]) -> list[RankedHit]:
         """Every hit with its sentences scored, in the hits' own order."""
-        split = [source_sentences(hit.text) for hit in hits]
-        flat = [text for sentences in split for text in sentences]
-        semantic = self._similarities(question, flat)
-        words = _rare_word_overlap(content_terms(question), [content_terms(t) for t in flat])
-        ranked, offset = [], 0
-        for rank, (hit, sentences) in enumerate(zip(hits, split, strict=True)):
-            titles = section_titles(hit.section)
-            own = [
-                semantic[offset + i]
-                + self._word_weight * words[offset + i]
-                - self._rank_penalty * rank
-                - self._reference_penalty * is_reference(sentences[i])
-                - self._question_penalty * _unanswered_question(sentences, i)
-                - self._heading_penalty * is_heading(sentences[i], titles)
-                for i in range(len(sentences))
-            ]
+        ranked = []
+        for rank, (hit, sentences, own) in enumerate(self._scored(question, hits)):
+            own = [score - self._rank_penalty * rank for score in own]
             scored = []
             for i, text in enumerate(sentences):
                 neighbours = [own[j] for j in (i - 1, i + 1) if 0 <= j < len(own)]
                 score = own[i] + self._neighbour_weight * max(neighbours, default=0.0)
                 scored.append(Sentence(i, text, round(float(score), 6)))
-            offset += len(sentences)
             ranked.append(RankedHit(rank, hit, tuple(scored)))
         return ranked
+
+    def best_sentence_scores(self, question: str, hits: list[SearchHit]) -> list[float]:
+        """Each hit's best sentence score, its rank not counted: for reordering hits."""
+        return [max(own, default=0.0) for _, _, own in self._scored(question, hits)]
+
+    def _scored(
+        self, question: str, hits: list[SearchHit]
+    ) -> list[tuple[SearchHit, list[str], list[float]]]:
+        """Per hit: its sentences and their own scores (before rank and neighbours)."""
+        split = [source_sentences(hit.text) for hit in hits]
+        flat = [text for sentences in split for text in sentences]
+        semantic = self._similarities(question, flat)
+        words = rare_word_overlap(content_terms(question), [content_terms(t) for t in flat])
+        scored, offset = [], 0
+        for hit, sentences in zip(hits, split, strict=True):
+            titles = section_titles(hit.section)
+            own = [
+                float(semantic[offset + i])
+                + self._word_weight * words[offset + i]
+                - self._reference_penalty * is_reference(sentences[i])
+                - self._question_penalty * _unanswered_question(sentences, i)
+                - self._heading_penalty * is_heading(sentences[i], titles)
+                for i in range(len(sentences))
+            ]
+            offset += len(sentences)
+            scored.append((hit, sentences, own))
+        return scored
 
     def best_similarities(
         self, texts: list[str], groups: dict[int, list[str]]
@@ -165,7 +178,7 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
-def _rare_word_overlap(question: set[str], sentences: list[set[str]]) -> list[float]:
+def rare_word_overlap(question: set[str], sentences: list[set[str]]) -> list[float]:
     """The share of the question's words each sentence holds, a word counting more the
     fewer sentences hold it (inverse document frequency over these sentences)."""
     if not question or not sentences:
