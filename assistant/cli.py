@@ -128,14 +128,19 @@ def search(
 
     settings = _settings()
     services = build_services(settings)
+    plan = services.answers.search_plan(query)  # searched as chat searches
+    searched_as = plan.search_query
     try:
-        hits = services.search.search(query, k, doc_ids or None, collections or None)
+        hits = services.search.search(
+            searched_as, k, doc_ids or None, collections or None, plan.parts
+        )
     except (IndexNotReady, UnknownDocuments, UnknownCollection) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     if as_json:
         results = [{"rank": rank, **_hit_dict(hit)} for rank, hit in enumerate(hits, start=1)]
-        json.dump({"query": query, "results": results}, sys.stdout, ensure_ascii=False, indent=2)
+        body = {"query": query, "searched_as": searched_as, "results": results}
+        json.dump(body, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return
     out = Console()

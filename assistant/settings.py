@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         None, description="Synonym groups for keyword search; default corpus/synonyms.yaml."
     )
     reranker_candidates: int = Field(20, ge=1, le=200)
+    sentence_rerank: bool = Field(
+        False,
+        description="Reorder the fused candidates by their best sentence too (no model "
+        "needed; a cross-encoder, when set, is used instead).",
+    )
     max_k: int = Field(50, ge=1, le=200)
     max_query_chars: int = Field(2000, ge=10, le=100_000)
 
@@ -136,6 +141,27 @@ class Settings(BaseSettings):
         ge=100,
         le=12000,
         description="Characters of source sentences the model reads (the best-scored ones).",
+    )
+    answer_mode: Literal["write", "quote"] = Field(
+        "write",
+        description="write: the model writes the answer from the passages; quote: the "
+        "answer quotes the passages' best sentences, cited (translated for another language).",
+    )
+    answerability_check: bool = Field(
+        True,
+        description="Refuse ('not_in_documents') when the passages do not state what is asked.",
+    )
+    answerability_min_score: float = Field(
+        0.0, ge=-1.0, le=2.0, description="The best evidence sentence's score must reach this."
+    )
+    answerability_min_coverage: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="The most of the question's rarer words one sentence must hold.",
+    )
+    answer_related: int = Field(
+        3, ge=0, le=6, description="Passages shown under a 'not in the documents' answer."
     )
     answer_evidence_sentences: int = Field(
         3,

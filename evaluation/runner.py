@@ -149,6 +149,7 @@ def run_item(
         "error": None,
     }
     standalone = f"{item.history[-1]} {item.question}" if item.history else item.question
+    searched_as, parts = None, []
     if not options.retrieval_only and item.category not in RETRIEVAL_ONLY_CATEGORIES:
         try:
             result, first_token_ms = _ask(item, services)
@@ -156,12 +157,17 @@ def run_item(
             record["error"] = f"{type(exc).__name__}: {exc}"
         else:
             standalone = result.standalone_question or standalone
+            searched_as, parts = result.search_query or None, result.search_parts
             record["answer"] = _answer_record(result, first_token_ms)
+    if searched_as is None:  # searched the way the answer is (another language: with Dutch)
+        plan = services.answers.search_plan(standalone)
+        searched_as, parts = plan.search_query, list(plan.parts)
     record["standalone_question"] = standalone
+    record["searched_as"] = searched_as
     state = services.search.state()
     record["corpus_version"] = state.corpus_version if state else None
 
-    hits = services.search.search(standalone, k=RETRIEVAL_DEPTH)
+    hits = services.search.search(searched_as, k=RETRIEVAL_DEPTH, parts=parts)
     shown = ("chunk_id", "doc_id", "section", "page", "text")
     record["retrieved"] = [{key: getattr(hit, key) for key in shown} for hit in hits[:5]]
     record["retrieval"] = None
@@ -223,6 +229,8 @@ def _answer_record(result: AnswerResult, first_token_ms: int | None) -> dict:
         "usage",
         "timings_ms",
         "unsupported_sentences",
+        "related",
+        "answerability",
     )
     data = {key: getattr(result, key) for key in keep}
     data["first_token_ms"] = first_token_ms

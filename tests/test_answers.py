@@ -157,6 +157,40 @@ def test_out_of_corpus_questions_are_refused_without_the_model(server: str, ques
     assert body["usage"]["completion_tokens"] == 0
 
 
+# on the documents' subject, but asking for what they do not say (checked in the corpus):
+# an amount, a duration, a named supplier
+NOT_IN_DOCUMENTS = [
+    "Hoeveel kost een AI-assistent per maand voor een middelgrote gemeente?",
+    "Hoeveel weken duurt het uitvoeren van een DPIA voor een AI-assistent?",
+    "Met welke leverancier werkt Montferland samen voor de chatbot Mai?",
+]
+
+
+@pytest.mark.parametrize("question", NOT_IN_DOCUMENTS)
+def test_an_answer_the_documents_do_not_hold_is_refused_with_related_passages_apart(
+    server: str, question: str
+) -> None:
+    body = chat(server, question).json()
+    assert body["refused"] is True and body["refusal_reason"] == "not_in_documents"
+    assert body["citations"] == [] and "[1]" not in body["answer"]
+    assert "niet in de documenten" in body["answer"] and question[:40] in body["answer"]
+    assert body["related"], "the closest passages are shown apart"
+    assert all(passage["text"] and passage["doc_id"] for passage in body["related"])
+    assert body["usage"]["completion_tokens"] == 0  # decided before the model writes
+
+
+def test_search_reads_an_english_query_as_chat_does(server: str) -> None:
+    """The flagship question in English: searched alone, its passage ("Data, Model en
+    Applicatie of Dienst") was not in the top 5; with the model's Dutch version in front
+    it is, as in chat."""
+    query = "Which components can a municipality buy when it procures AI?"
+    body = httpx.post(f"{server}/api/search", json={"query": query, "k": 5}, timeout=300).json()
+    assert body["searched_as"] != query and body["searched_as"].endswith(query)
+    assert any("Applicatie of Dienst" in hit["text"] for hit in body["results"]), [
+        hit["text"][:80] for hit in body["results"]
+    ]
+
+
 def test_english_out_of_corpus_question_is_refused_and_its_translation_counted(
     server: str,
 ) -> None:

@@ -38,6 +38,11 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     query: str
+    searched_as: str = Field(
+        "",
+        description="The query as searched: for another language than Dutch, the "
+        "model's Dutch version in front, as chat searches.",
+    )
     results: list[SearchResult]
 
 
@@ -122,6 +127,10 @@ class ChatResponse(BaseModel):
     usage: Usage
     timings_ms: Timings
     standalone_question: str = ""
+    search_query: str = Field("", description="What retrieval read for this answer.")
+    search_parts: list[str] = Field(
+        default_factory=list, description="The parts of a compound question, searched too."
+    )
     language: str = "nl"
     refusal_reason: str | None = None
     fallback: str | None = Field(
@@ -140,6 +149,12 @@ class ChatResponse(BaseModel):
     collections: list[str] = Field(
         default_factory=list, description="The collections the answer was sought in."
     )
+    related: list[CitationOut] = Field(
+        default_factory=list,
+        description="With refusal_reason 'not_in_documents': the closest passages, about the "
+        "subject but not an answer (shown as 'Wel gevonden over dit onderwerp').",
+    )
+    answer_mode: str = Field("write", description="write, select or gated (settings).")
     answer_html: str = Field(
         "", description="The answer as safe HTML (escaped, no links), [n] as citation chips."
     )

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant.conversations import ConversationStore, Turn, UnknownConversation
+from assistant.generation.answerability import AnswerabilityJudge
 from assistant.generation.citations import (
     CheckedSentence,
     Citation,
@@ -38,6 +39,7 @@ from assistant.generation.citations import (
 from assistant.generation.context import Passage, select_passages
 from assistant.generation.evidence import EvidenceRanker
 from assistant.generation.extractive import (
+    best_quotes,
     drop_non_answers,
     extractive_answer,
     missing_evidence,
@@ -58,6 +60,7 @@ from assistant.llm.gate import GenerationGate, ModelBusy
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.hits import SearchHit
 from assistant.retrieval.library import Library
+from assistant.retrieval.question_parts import question_parts
 from assistant.security.injection import AttackSimilarity, neutralise, screen
 from assistant.security.leaks import PromptLeakCheck
 from assistant.security.pii import KIND_LABELS, without_placeholders
@@ -96,6 +99,8 @@ class AnswerResult:
     usage: dict[str, int]
     timings_ms: dict[str, int]
     standalone_question: str = ""
+    search_query: str = ""  # what retrieval read
+    search_parts: list[str] = field(default_factory=list)  # and the parts searched too
     language: str = "nl"
     refusal_reason: str | None = None
     fallback: str | None = None
@@ -107,6 +112,10 @@ class AnswerResult:
     retrieved: list[str] = field(default_factory=list)  # chunk ids retrieval returned
     corpus_version: str | None = None
     collections: list[str] = field(default_factory=list)
+    # a refusal's closest passages: about the subject, not an answer (never citations)
+    related: list[dict] = field(default_factory=list)
+    answer_mode: str = "write"
+    answerability: dict = field(default_factory=dict)  # the signals and the decision
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -136,6 +145,20 @@ class _ModelUse:
         )
 
 
+@dataclass(frozen=True)
+class QueryPlan:
+    """The question as each step reads it: answered (standalone), searched, judged
+    (whether the passages state its answer: in the documents' language), the answer's
+    language, and the language the retrieval gate judges the query in."""
+
+    question: str
+    search_query: str
+    judged: str
+    language: str
+    searched_in: str
+    parts: tuple[str, ...] = ()  # of a compound question, each searched too
+
+
 @dataclass
 class _Draft:
     """What generation produced before it becomes an ``AnswerResult``."""
@@ -151,6 +174,9 @@ class _Draft:
     timed_out: bool = False
     shown_when_cancelled: str | None = None  # the client left: what it had been shown
     translated: int = 0  # quotes put into the question's language
+    streamed: bool = False  # the answer's text went out as token events already
+    related: list[dict] = field(default_factory=list)
+    answerability: dict = field(default_factory=dict)
 
 
 class AnswerService:
@@ -175,6 +201,9 @@ class AnswerService:
         # one generation at a time per model, a bounded number waiting
         self._gate = GenerationGate(settings.llm_queue_size, settings.llm_queue_wait_s)
         self._leak_check = PromptLeakCheck(self._prompts.secret_texts())
+        self._answerability = AnswerabilityJudge(
+            settings.answerability_min_score, settings.answerability_min_coverage
+        )
         self._translator = Translator(
             self._prompts.translate_question,
             self._prompts.translate_sentence,
@@ -249,19 +278,15 @@ class AnswerService:
             )
             return
 
-        searched_in = language  # the language the retrieval gate judges the query in
-        if language != "nl" and not screened.is_attack_only:  # not timed as retrieval
-            dutch = self._translator.search_question(standalone, self._completer(draft.side_calls))
-            if dutch:
-                # the documents' own words for keyword search and sentence scores (an
-                # English query found "caching" nowhere in the top 5); led by Dutch, the
-                # query is judged as Dutch: it scores higher than the English alone did
-                search_query, searched_in = f"{dutch} {search_query}", "nl"
+        plan = QueryPlan(standalone, search_query, standalone, language, language)
+        if not screened.is_attack_only:  # not timed as retrieval
+            plan = _with_parts(self._in_documents_language(plan, draft.side_calls))
+        search_query, searched_in = plan.search_query, plan.searched_in
         retrieval_started = time.perf_counter()
         retrieval = None
         if not screened.is_attack_only:
             retrieval = self._search.retrieve(
-                search_query, k=self._settings.answer_passages, collections=scope
+                search_query, self._settings.answer_passages, collections=scope, parts=plan.parts
             )
         retrieval_ms = _ms(retrieval_started)
         generation_started = time.perf_counter()
@@ -273,12 +298,19 @@ class AnswerService:
             chat = self._llm.current()
             model_name = chat.name
             yield from self._generate(
-                standalone, search_query, language, retrieval.hits, chat, draft, cancelled
+                plan,
+                retrieval.hits,
+                chat,
+                draft,
+                cancelled,
             )
         generation_ms = _ms(generation_started)
 
         if draft.refusal_reason:
-            answer_text, citations = self._refusal_text(language, draft.refusal_reason), []
+            answer_text = self._refusal_text(
+                language, draft.refusal_reason, standalone, bool(draft.related)
+            )
+            citations = []
         elif draft.shown_when_cancelled is not None:
             answer_text, citations = draft.shown_when_cancelled, []
         else:
@@ -307,6 +339,8 @@ class AnswerService:
                 "total": _ms(started),
             },
             standalone_question=standalone,
+            search_query=search_query,
+            search_parts=list(plan.parts),
             language=language,
             refusal_reason=draft.refusal_reason,
             fallback=(
@@ -323,16 +357,41 @@ class AnswerService:
             retrieved=[hit.chunk_id for hit in retrieval.hits] if retrieval else [],
             corpus_version=corpus_version,
             collections=scope,
+            related=draft.related if draft.refusal_reason == "not_in_documents" else [],
+            answer_mode=self._settings.answer_mode,
+            answerability=draft.answerability,
         )
         result.message_id = self._store(result, screened.text)
         if use_cache and not (cancelled() or draft.timed_out):
             self._conversations.cache(key, result.to_dict())
-        if draft.refusal_reason:
+        if not draft.streamed:
             yield AnswerEvent("token", answer_text)
         yield AnswerEvent("citations", citation_dicts)
         yield AnswerEvent("done", result)
 
+    def search_plan(self, query: str) -> QueryPlan:
+        """How a question asked on its own is searched: /api/search and the evaluation
+        search the way the answer does (in another language: with the model's Dutch
+        version in front)."""
+        language = detect_language(query)
+        plan = QueryPlan(query, without_placeholders(query), query, language, language)
+        return _with_parts(self._in_documents_language(plan, _ModelUse()))
+
     # --- steps ---------------------------------------------------------------
+    def _in_documents_language(self, plan: QueryPlan, side_calls: _ModelUse) -> QueryPlan:
+        """For a question in another language than the documents' Dutch: the model's Dutch
+        version leads the search query (the documents' own words for keyword search and
+        sentence scores: an English query found "caching" nowhere in the top 5), and the
+        query is judged as Dutch, since it then scores higher than the English alone."""
+        if plan.language == "nl":
+            return plan
+        dutch = self._translator.search_question(plan.question, self._completer(side_calls))
+        if not dutch:
+            return plan
+        return replace(
+            plan, search_query=f"{dutch} {plan.search_query}", judged=dutch, searched_in="nl"
+        )
+
     def _validated(self, message: str) -> str:
         question = (message or "").strip()
         if not question:
@@ -355,7 +414,13 @@ class AnswerService:
             )
         return screened
 
-    def _refusal_text(self, language: str, reason: str) -> str:
+    def _refusal_text(self, language: str, reason: str, question: str, related: bool) -> str:
+        """The fixed text of a refusal; "not in the documents" names the question."""
+        if reason == "not_in_documents":
+            key = "not_in_documents_related" if related else "not_in_documents"
+            asked = " ".join(question.split())
+            asked = asked if len(asked) <= 200 else asked[:199] + "…"
+            return self._prompts.text(language, key).strip().replace("{question}", asked)
         key = {"prompt_injection": "injection", "prompt_leak": "injection"}.get(reason, "not_found")
         return self._prompts.text(language, key).strip()
 
@@ -415,14 +480,13 @@ class AnswerService:
 
     def _generate(
         self,
-        question: str,
-        search_query: str,
-        language: str,
+        asked: QueryPlan,
         hits: list[SearchHit],
         chat: ChatModel,
         draft: _Draft,
         cancelled: Callable[[], bool],
     ) -> Iterator[AnswerEvent]:
+        question, search_query, language = asked.question, asked.search_query, asked.language
         hits = self._without_planted_instructions(hits, draft)
         if not hits:
             draft.refusal_reason = "retrieval_not_confident"
@@ -438,10 +502,19 @@ class AnswerService:
             count_tokens=chat.count_tokens,
             max_chars=self._settings.answer_context_chars,
         )
+        deadline = time.perf_counter() + self._settings.generation_timeout_s
+        verdict = self._answerability.run(asked.judged, draft.passages)
+        draft.answerability = verdict.record()
+        if self._settings.answerability_check and not verdict.answerable:
+            draft.refusal_reason = "not_in_documents"
+            draft.related = self._related(draft.passages)
+            return
+        if self._settings.answer_mode == "quote":
+            self._quote(asked, chat, draft, deadline)
+            return
         messages = self._messages(question, language, draft.passages)
         draft.prompt_tokens = chat.count_tokens("\n".join(str(m.content) for m in messages))
         raw, shown = "", ""
-        deadline = time.perf_counter() + self._settings.generation_timeout_s
         with self._gate.hold():
             try:
                 stream = chat.model.stream(messages, **chat.json_schema_kwargs(ANSWER_SCHEMA))
@@ -455,7 +528,7 @@ class AnswerService:
                     visible = visible_text(raw)
                     if visible.startswith(shown) and len(visible) > len(shown):
                         yield AnswerEvent("token", visible[len(shown) :])
-                        shown = visible
+                        shown, draft.streamed = visible, True
                     if cancelled():
                         draft.shown_when_cancelled = shown
                         break
@@ -501,6 +574,33 @@ class AnswerService:
             if extra:
                 draft.sentences = checked + extra
                 draft.fallback = "extractive-supplement"
+
+    def _quote(self, asked: QueryPlan, chat: ChatModel, draft: _Draft, deadline: float) -> None:
+        """The passages' best sentences as the answer, verbatim and cited; for a question
+        in another language, translated where the translation keeps their meaning."""
+        sentences = extractive_answer(draft.passages, self._settings.answer_quote_sentences)
+        if sentences and asked.language != "nl":
+            translation = self._translator.quotes(
+                sentences,
+                self._prompts.text(asked.language, "language_name"),
+                self._completer(draft.side_calls, chat),
+                in_time=lambda: time.perf_counter() < deadline,
+            )
+            sentences, draft.translated = translation.sentences, translation.translated
+        if sentences:
+            draft.sentences = sentences
+        else:
+            draft.refusal_reason = "model_found_nothing"
+
+    def _related(self, passages: list[Passage]) -> list[dict]:
+        """The passages' best sentences, shown apart from a refusal: what the documents
+        say about the subject, not an answer to the question."""
+        by_number = {p.n: p for p in passages}
+        related = []
+        for quote in best_quotes(passages, self._settings.answer_related):
+            cited = _citation_dict(Citation(len(related) + 1, by_number[quote.n]))
+            related.append(cited | {"text": quote.text})
+        return related
 
     def _checked(
         self,
@@ -585,6 +685,8 @@ class AnswerService:
             f"q{s.answer_quote_sentences}"
             f"c{s.citation_support_threshold}x{s.citation_cross_language_threshold}"
             f"t{s.llm_max_answer_tokens}"
+            f"m{s.answer_mode}r{s.answer_related}a{s.answerability_check}"
+            f"{s.answerability_min_score}x{s.answerability_min_coverage}"
         )
 
     def _cache_key(
@@ -666,6 +768,11 @@ def usable_rewrite(rewritten: str, question: str, history: list[Turn]) -> str:
     if 8 <= len(rewritten) <= 400 and question_key(rewritten) not in asked_before:
         return rewritten
     return f"{history[-1].question} {question}"
+
+
+def _with_parts(plan: QueryPlan) -> QueryPlan:
+    """The plan with the parts of its question (in the documents' language)."""
+    return replace(plan, parts=tuple(question_parts(without_placeholders(plan.judged))))
 
 
 def _with_topic(standalone: str, history: list[Turn]) -> str:

@@ -29,7 +29,7 @@ MAX_SENTENCE_CHARS = 400
 
 
 @dataclass(frozen=True)
-class _Quote:
+class Quote:
     score: float
     n: int  # the passage
     position: int  # the sentence within it
@@ -48,14 +48,19 @@ class _Quote:
 def extractive_answer(passages: list[Passage], max_sentences: int = 3) -> list[CheckedSentence]:
     """The passages' best-scored sentences, in passage order, each citing its passage; a
     list intro is quoted with its items ("Denk aan: projectleider; jurist")."""
-    chosen = _in_reading_order(_distinct(_quotes(passages), max_sentences))
+    chosen = in_reading_order(_distinct(ranked_quotes(passages), max_sentences))
     return [sentence for quote in chosen for sentence in quote.checked()]
 
 
-def _distinct(quotes: list[_Quote], limit: int) -> list[_Quote]:
+def best_quotes(passages: list[Passage], limit: int) -> list[Quote]:
+    """The passages' ``limit`` best quotes that do not repeat each other, best first."""
+    return _distinct(ranked_quotes(passages), limit)
+
+
+def _distinct(quotes: list[Quote], limit: int) -> list[Quote]:
     """The first ``limit`` quotes that do not repeat each other: a sentence quoted together
     with the one it refers back to replaces that sentence quoted alone."""
-    chosen: list[_Quote] = []
+    chosen: list[Quote] = []
     for quote in quotes:
         if len(chosen) == limit:
             break
@@ -66,12 +71,12 @@ def _distinct(quotes: list[_Quote], limit: int) -> list[_Quote]:
     return chosen
 
 
-def _repeats(quote: _Quote, other: _Quote) -> bool:
+def _repeats(quote: Quote, other: Quote) -> bool:
     """True when one quote holds the other (a sentence and the pair it is part of)."""
     return quote.n == other.n and (quote.text in other.text or other.text in quote.text)
 
 
-def _quotes(passages: list[Passage]) -> list[_Quote]:
+def ranked_quotes(passages: list[Passage]) -> list[Quote]:
     """Every quotable sentence of the passages, best-scored first; one that refers back
     ("Dit voorkomt ...") is quoted after the sentence it refers to."""
     quotes = []
@@ -87,12 +92,12 @@ def _quotes(passages: list[Passage]) -> list[_Quote]:
                 parts, start = (before.text, text), position - 1
                 score = max(score, before.score)
             if text and MIN_SENTENCE_CHARS <= len(" ".join(parts)) <= MAX_SENTENCE_CHARS:
-                quotes.append(_Quote(score, passage.n, position, parts, start))
+                quotes.append(Quote(score, passage.n, position, parts, start))
     # of a sentence alone and the pair it starts, equally scored, the pair comes first
     return sorted(quotes, key=lambda q: (-q.score, q.n, q.start, -len(q.text)))
 
 
-def _in_reading_order(quotes: list[_Quote]) -> list[_Quote]:
+def in_reading_order(quotes: list[Quote]) -> list[Quote]:
     return sorted(quotes, key=lambda q: (q.n, q.start))
 
 
@@ -166,8 +171,8 @@ def missing_evidence(
         return []
     asked = content_terms(question)
     said = [content_terms(s.text) for s in answer]
-    extra: list[_Quote] = []
-    for quote in _quotes(passages):
+    extra: list[Quote] = []
+    for quote in ranked_quotes(passages):
         news = content_terms(quote.text) - asked
         if not news or any(overlap(news, known) >= same_as for known in said):
             continue
@@ -177,7 +182,7 @@ def missing_evidence(
         said.append(news)
         if len(extra) == limit:
             break
-    return [sentence for quote in _in_reading_order(extra) for sentence in quote.checked()]
+    return [sentence for quote in in_reading_order(extra) for sentence in quote.checked()]
 
 
 def drop_non_answers(sentences: list[CheckedSentence]) -> list[CheckedSentence]:

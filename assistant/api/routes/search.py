@@ -53,8 +53,11 @@ async def search(
         )
     scope = await run_in_threadpool(reading_scope, request.collections, caller, service)
     started = time.perf_counter()
+    plan = await run_in_threadpool(services.answers.search_plan, query)
     try:
-        hits = await run_in_threadpool(service.search, query, request.k, request.doc_ids, scope)
+        hits = await run_in_threadpool(
+            service.search, plan.search_query, request.k, request.doc_ids, scope, plan.parts
+        )
     except IndexNotReady as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -79,6 +82,7 @@ async def search(
     )
     return SearchResponse(
         query=request.query,
+        searched_as=plan.search_query,
         results=[
             SearchResult(
                 rank=rank,

@@ -31,6 +31,7 @@
     keySaved: 'Sleutel opgeslagen. Stel uw vraag opnieuw.',
     you: 'U',
     sources: 'Bronnen',
+    related: 'Wel gevonden over dit onderwerp (geen antwoord op uw vraag)',
     page: 'p.',
   };
 
@@ -149,6 +150,7 @@
     item.answerText = result.answer;
     item.messageId = result.message_id;
     if (result.citations.length) box.append(sourceList(result.citations));
+    if (result.related && result.related.length) box.append(relatedList(result.related));
     if (result.screening && result.screening.personal_data_redacted.length) {
       const note = document.createElement('p');
       note.className = 'meta screening-note';
@@ -177,6 +179,28 @@
       const label = document.createElement('span');
       label.textContent = ` ${describe(citation)}`;
       entry.append(chip, label);
+      list.append(entry);
+    }
+    wrapper.append(heading, list);
+    return wrapper;
+  }
+
+  // a refusal's closest passages: about the subject, shown apart and never as the answer
+  function relatedList(related) {
+    const wrapper = document.createElement('section');
+    wrapper.className = 'related';
+    const heading = document.createElement('p');
+    heading.className = 'meta';
+    heading.textContent = `${TEXT.related}:`;
+    const list = document.createElement('ul');
+    for (const passage of related) {
+      const entry = document.createElement('li');
+      const quote = document.createElement('q');
+      quote.textContent = passage.text;
+      const where = document.createElement('span');
+      where.className = 'meta';
+      where.textContent = ` (${describe(passage)})`;
+      entry.append(quote, where);
       list.append(entry);
     }
     wrapper.append(heading, list);
