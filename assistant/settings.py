@@ -151,6 +151,11 @@ class Settings(BaseSettings):
         True,
         description="Refuse ('not_in_documents') when the passages do not state what is asked.",
     )
+    answerability_typed: bool = Field(
+        True,
+        description="A question for an amount, date, duration, count or name needs a best "
+        "sentence that holds one.",
+    )
     answerability_min_score: float = Field(
         0.0, ge=-1.0, le=2.0, description="The best evidence sentence's score must reach this."
     )

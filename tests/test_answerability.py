@@ -26,7 +26,13 @@ pytestmark = pytest.mark.unit
         ("When did the AI Act enter into force?", "date"),
         ("Bij hoeveel gemeenten zijn interviews gehouden?", "count"),
         ("Met welke leverancier werkt WerkSaam samen?", "name"),
-        ("Wie heeft het position paper geschreven?", "name"),
+        ("Welk bedrijf levert het taalmodel van Mai?", "name"),
+        # in which case, by whom: answered by a condition or a role, not a date or a name
+        ("Wanneer is een DPIA verplicht?", None),
+        ("When should a municipality register an algorithm?", None),
+        ("Wie is eindverantwoordelijk voor ingekochte AI?", None),
+        ("Kun je een aantal voorbeelden geven?", None),
+        ("Hoeveel aandacht besteedt de gids aan privacy?", None),
         ("Welke componenten kan een gemeente inkopen?", None),
         ("Waarom wil de VNG AI collectief organiseren?", None),
         ("Hoe werkt RAG volgens de referentiearchitectuur?", None),
@@ -48,6 +54,10 @@ def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
         ("Het model wordt jaarlijks geëvalueerd.", "frequency", True),
         ("Er is met vier gemeenten gesproken.", "count", True),
         ("Er is met gemeenten gesproken.", "count", False),
+        ("Zie paragraaf 2.3 en bron [3].", "count", False),
+        ("Microsoft 365 Copilot wordt veel gebruikt.", "count", False),
+        ("Het model heeft 7 miljard parameters.", "amount", False),
+        ("Zie de richtlijnen van de Autoriteit Persoonsgegevens (2025).", "date", False),
     ],
 )
 def test_whether_a_sentence_holds_it(sentence: str, kind: str, held: bool) -> None:

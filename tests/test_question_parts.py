@@ -31,6 +31,10 @@ from tests.conftest import GUIDE, OTU, PAPER, TNO
         ("What does the OtU ask and why does it matter?", []),  # "and why": no comma needed
         ("Welke componenten kan een gemeente inkopen als het om AI gaat?", []),
         ("Wat zijn data en modellen?", []),  # "en" between nouns joins no questions
+        ("Wat doen de burgemeester en zijn wethouders met AI?", []),
+        ("Welke tools, bijv. ChatGPT, mogen medewerkers gebruiken?", []),
+        ("Wat is RAG, en is dat veilig?", ["Wat is RAG", "is dat veilig?"]),
+        ("Wat is een hoog risico volgens de AI Act?", ["Wat is een hoog risico?"]),
         # whose view is asked for: also searched without it, which pulled in passages about
         # the VNG itself ("De VNG vindt dat ...") rather than the answer
         (
@@ -69,7 +73,7 @@ def test_each_part_of_a_compound_question_brings_its_document(
 ) -> None:
     library = Library(ingested, ChunkStore(ingested), embeddings)
     parts = question_parts(question)
-    assert len(parts) == 2
+    assert len(parts) >= 2
     whole = {hit.doc_id for hit in library.search(question, k=5)}
     by_parts = library.retrieve(question, k=5, parts=parts)
     assert documents <= {hit.doc_id for hit in by_parts.hits}, whole

@@ -192,6 +192,15 @@ def test_gate_gives_up_after_the_longest_wait() -> None:
         pass
 
 
+def test_a_step_that_can_do_without_the_model_does_not_wait_for_it() -> None:
+    """A search query's translation: while an answer holds the model, it is skipped."""
+    gate = GenerationGate(max_waiting=4, max_wait_s=30)
+    with gate.hold(), pytest.raises(ModelBusy, match="busy"), gate.hold(wait=False):
+        pass
+    with gate.hold(wait=False):  # free again: taken at once
+        assert gate.waiting == 0
+
+
 # --- API keys and limits ------------------------------------------------------------------
 def test_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.sqlite")

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant.conversations import ConversationStore, Turn, UnknownConversation
-from assistant.generation.answerability import AnswerabilityJudge
+from assistant.generation.answerability import AnswerabilityJudge, Verdict
 from assistant.generation.citations import (
     CheckedSentence,
     Citation,
@@ -57,6 +57,7 @@ from assistant.generation.structured import (
 from assistant.generation.translation import Complete, Translator
 from assistant.llm.factory import ChatModel, LLMUnavailable
 from assistant.llm.gate import GenerationGate, ModelBusy
+from assistant.llm.model_file import ModelFileError
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.hits import SearchHit
 from assistant.retrieval.library import Library
@@ -70,7 +71,7 @@ from assistant.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
-ANSWER_CODE_VERSION = 10  # raise when a code change changes answers: cached ones are not replayed
+ANSWER_CODE_VERSION = 11  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
     r"^\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
@@ -202,7 +203,9 @@ class AnswerService:
         self._gate = GenerationGate(settings.llm_queue_size, settings.llm_queue_wait_s)
         self._leak_check = PromptLeakCheck(self._prompts.secret_texts())
         self._answerability = AnswerabilityJudge(
-            settings.answerability_min_score, settings.answerability_min_coverage
+            settings.answerability_min_score,
+            settings.answerability_min_coverage,
+            typed=settings.answerability_typed,
         )
         self._translator = Translator(
             self._prompts.translate_question,
@@ -318,6 +321,8 @@ class AnswerService:
                 draft.sentences, draft.passages, self._prompts.text(language, "unsupported_marker")
             )
             lead_key = "translated_quotes_lead" if draft.translated else "quotes_lead"
+            if self._settings.answer_mode == "quote":  # quotes by design, not for want of better
+                lead_key = lead_key.replace("quotes_lead", "quoted_lead")
             lead = self._prompts.text(language, lead_key)
             if draft.fallback == "extractive" and lead:
                 answer_text = f"{lead}\n{answer_text}"  # quotes of Dutch documents
@@ -364,7 +369,7 @@ class AnswerService:
         result.message_id = self._store(result, screened.text)
         if use_cache and not (cancelled() or draft.timed_out):
             self._conversations.cache(key, result.to_dict())
-        if not draft.streamed:
+        if draft.refusal_reason or not draft.streamed:
             yield AnswerEvent("token", answer_text)
         yield AnswerEvent("citations", citation_dicts)
         yield AnswerEvent("done", result)
@@ -375,17 +380,22 @@ class AnswerService:
         version in front)."""
         language = detect_language(query)
         plan = QueryPlan(query, without_placeholders(query), query, language, language)
-        return _with_parts(self._in_documents_language(plan, _ModelUse()))
+        # never waits for the model: while it answers, a search goes without the Dutch
+        plan = self._in_documents_language(plan, _ModelUse(), wait=False)
+        return _with_parts(plan)
 
     # --- steps ---------------------------------------------------------------
-    def _in_documents_language(self, plan: QueryPlan, side_calls: _ModelUse) -> QueryPlan:
+    def _in_documents_language(
+        self, plan: QueryPlan, side_calls: _ModelUse, wait: bool = True
+    ) -> QueryPlan:
         """For a question in another language than the documents' Dutch: the model's Dutch
         version leads the search query (the documents' own words for keyword search and
         sentence scores: an English query found "caching" nowhere in the top 5), and the
         query is judged as Dutch, since it then scores higher than the English alone."""
         if plan.language == "nl":
             return plan
-        dutch = self._translator.search_question(plan.question, self._completer(side_calls))
+        complete = self._completer(side_calls, wait=wait)
+        dutch = self._translator.search_question(plan.question, complete)
         if not dutch:
             return plan
         return replace(
@@ -459,7 +469,9 @@ class AnswerService:
             rewritten = ""
         return usable_rewrite(rewritten, question, history)
 
-    def _completer(self, side_calls: _ModelUse, chat: ChatModel | None = None) -> Complete:
+    def _completer(
+        self, side_calls: _ModelUse, chat: ChatModel | None = None, wait: bool = True
+    ) -> Complete:
         """A short, deterministic model call for the steps around the answer (rewrite,
         translation), its tokens added to ``side_calls``; "" when the model cannot be
         asked, so that the step is skipped."""
@@ -467,11 +479,11 @@ class AnswerService:
         def complete(prompt: str, max_tokens: int) -> str:
             try:
                 model = chat or self._llm.current()
-                with self._gate.hold():
+                with self._gate.hold(wait=wait):
                     reply = model.model.invoke(
                         [HumanMessage(prompt)], **model.short_answer_kwargs(max_tokens)
                     )
-            except (ValueError, LLMUnavailable, ModelBusy, ConnectionError, OSError):
+            except (ValueError, LLMUnavailable, ModelBusy, ModelFileError, OSError):
                 return ""
             side_calls.add(model, prompt, reply)
             return str(reply.content)
@@ -503,9 +515,9 @@ class AnswerService:
             max_chars=self._settings.answer_context_chars,
         )
         deadline = time.perf_counter() + self._settings.generation_timeout_s
-        verdict = self._answerability.run(asked.judged, draft.passages)
-        draft.answerability = verdict.record()
-        if self._settings.answerability_check and not verdict.answerable:
+        verdict = self._answerable(asked, draft.passages)
+        draft.answerability = verdict.record() if verdict else {}
+        if verdict is not None and not verdict.answerable:
             draft.refusal_reason = "not_in_documents"
             draft.related = self._related(draft.passages)
             return
@@ -575,6 +587,21 @@ class AnswerService:
                 draft.sentences = checked + extra
                 draft.fallback = "extractive-supplement"
 
+    def _answerable(self, asked: QueryPlan, passages: list[Passage]) -> Verdict | None:
+        """Whether the passages state what is asked: of the whole question, or of one of
+        its parts (the answer then says what the documents hold of it). None when the
+        check is off, or when a question in another language could not be put into the
+        documents' Dutch: it cannot be judged against them then."""
+        if not self._settings.answerability_check:
+            return None
+        if asked.language != "nl" and asked.judged == asked.question:
+            return None
+        verdicts = [
+            self._answerability.run(without_placeholders(question), passages)
+            for question in dict.fromkeys([asked.judged, *asked.parts])
+        ]
+        return next((v for v in verdicts if v.answerable), verdicts[0])
+
     def _quote(self, asked: QueryPlan, chat: ChatModel, draft: _Draft, deadline: float) -> None:
         """The passages' best sentences as the answer, verbatim and cited; for a question
         in another language, translated where the translation keeps their meaning."""
@@ -588,7 +615,7 @@ class AnswerService:
             )
             sentences, draft.translated = translation.sentences, translation.translated
         if sentences:
-            draft.sentences = sentences
+            draft.sentences, draft.fallback = sentences, "extractive"
         else:
             draft.refusal_reason = "model_found_nothing"
 
@@ -685,7 +712,8 @@ class AnswerService:
             f"q{s.answer_quote_sentences}"
             f"c{s.citation_support_threshold}x{s.citation_cross_language_threshold}"
             f"t{s.llm_max_answer_tokens}"
-            f"m{s.answer_mode}r{s.answer_related}a{s.answerability_check}"
+            f"m{s.answer_mode}r{s.answer_related}a{s.answerability_check}{s.answerability_typed}"
+            f"s{s.search_mode}{s.sentence_rerank}{s.reranker_model}"
             f"{s.answerability_min_score}x{s.answerability_min_coverage}"
         )
 

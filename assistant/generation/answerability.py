@@ -23,40 +23,47 @@ from assistant.generation.context import Passage
 from assistant.generation.evidence import rare_word_overlap
 from assistant.generation.sentences import content_terms
 
-# question → what it asks for; the first that matches decides (order: specific first)
+# question → what it asks for; the first that matches decides (order: specific first).
+# A bare "wanneer"/"when" usually asks in which case ("Wanneer is een DPIA verplicht?"),
+# and "wie"/"who" is answered by a role as often as by a name: neither is typed.
 _ASKS = (
     (
         "amount",
-        r"\b(wat kost|hoeveel (kost|geld|budget|euro)|welke? (bedrag|budget|prijs|tarief)"
-        r"|hoe ?hoog (is|zijn) de (kosten|prijs|boete)|how much (does|do|is|are|money)|"
-        r"what does .{1,40} cost|what is the (price|cost|budget))\b",
+        r"\b(wat kost(en)?|hoeveel (kost|kosten|geld|budget|euro)|welke? (bedrag|budget|prijs|"
+        r"tarief|subsidie)|hoe ?(hoog|duur) (is|zijn|was|wordt) (de|het)( \w+)? (kosten|prijs|"
+        r"budget|boete|bedrag|subsidie)|wat (zijn|is) de (kosten|prijs)|how much (does|do|is|are|"
+        r"money|will)|what does .{1,40} cost|what (is|are) the (price|costs?|budget|fine))\b",
     ),
     ("percentage", r"\b(welk percentage|hoeveel procent|what percentage|how many percent)\b"),
     (
         "duration",
-        r"\b(hoe lang|hoeveel (tijd|seconden|minuten|uur|uren|dagen|weken|maanden|jaar|jaren)"
-        r"|binnen (hoeveel|welke termijn)|how long|how many (days|weeks|months|years|hours))\b",
+        r"\b(hoe lang|hoeveel (tijd|seconden|minuten|uur|uren|dagen|weken|maanden|jaar|jaren) "
+        r"(duurt|kost|neemt|heb|hebben|zit)|binnen (hoeveel|welke termijn)|how long|how many "
+        r"(days|weeks|months|years|hours))\b",
     ),
     ("frequency", r"\b(hoe vaak|hoe regelmatig|hoeveel keer|how often|how frequently)\b"),
     (
         "date",
-        r"\b(wanneer|per wanneer|sinds wanneer|vanaf wanneer|in welk jaar|welke datum|"
-        r"op welke datum|welk jaar|uiterlijk wanneer|when|what date|which year|by when)\b",
+        r"\b(per wanneer|sinds wanneer|vanaf wanneer|tot wanneer|uiterlijk wanneer|in welk jaar|"
+        r"welke datum|op welke (datum|dag)|welk jaar|wanneer (is|was|werd|wordt|trad|treedt) "
+        r".{0,60}(in werking|gepubliceerd|verschenen|vastgesteld|gestart|begonnen)|what date|"
+        r"when (did|was|were|will|does|do) .{0,60}(enter into force|come into force|take effect"
+        r"|published|start|begin|apply)|"
+        r"which year|in what year|by when|since when)\b",
     ),
-    ("count", r"\b(hoeveel|aantal|how many|number of)\b"),
+    ("count", r"\b(hoeveel|how many) (?!aandacht|tijd|ruimte|moeite|effort|attention)\w+"),
     (
         "name",
         r"\b(welke?|which|what)\s+(\w+\s+)?(leverancier|leveranciers|bedrijf|bedrijven|partij"
-        r"|partner|organisatie|persoon|personen|auteur|auteurs|taalmodel|product|tool|pakket"
-        r"|merk|vendor|supplier|company|companies|author|brand)\b|^\W*(wie|who)\b",
+        r"|marktpartij|taalmodel|product|pakket|merk|vendor|supplier|company|companies|brand)\b",
     ),
 )
 ASKS = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS)
 
 _NUMBER_WORD = (
-    r"(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|"
-    r"vijftig|honderd|duizend|enkele|meerdere|paar|two|three|four|five|six|seven|eight|"
-    r"nine|ten|twelve|twenty|hundred|thousand)"
+    r"(één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|"
+    r"vijftig|honderd|honderden|duizend|duizenden|enkele|meerdere|paar|half|halve|anderhalf|"
+    r"two|three|four|five|six|seven|eight|nine|twelve|twenty|hundred|thousand)"
 )
 _TIME_UNIT = (
     r"(seconden?|minuten?|uur|uren|dagen?|weken?|maanden?|jaar|jaren|kwartalen?|"
@@ -67,17 +74,23 @@ _MONTH = (
     r"december|january|february|march|june|july|august|october)"
 )
 _STATES = {
-    "amount": r"(€|\beuro\b|\bmiljoen\b|\bmiljard\b|\bEUR\b|\$)",
+    "amount": r"(€|\beuro\b|\bEUR\b|\$|\bdollars?\b)",
     "percentage": r"(%|\bprocent\b|\bpercent\b)",
-    "duration": rf"\b(\d+|{_NUMBER_WORD})\s*(-\s*\d+\s*)?{_TIME_UNIT}\b",
-    "frequency": r"\b(dagelijks|wekelijks|maandelijks|jaarlijks|per (dag|week|maand|jaar|"
-    r"kwartaal)|elke (dag|week|maand|jaar)|keer per|\d+ keer|daily|weekly|monthly|yearly|"
-    r"annually|every (day|week|month|year))\b",
-    "date": rf"(\b(19|20)\d{{2}}\b|\b{_MONTH}\b|\b\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}\b)",
-    "count": rf"(\b\d+\b|\b{_NUMBER_WORD}\b)",
+    "duration": rf"\b(\d+|{_NUMBER_WORD}|een)\s*(-\s*\d+\s*)?{_TIME_UNIT}\b",
+    "frequency": r"\b(dagelijks|wekelijks|maandelijks|jaarlijks|periodiek|per (dag|week|maand|"
+    r"jaar|kwartaal)|elke? (dag|week|maand|jaar|kwartaal)|keer per|\d+ keer|daily|weekly|"
+    r"monthly|yearly|annually|every (day|week|month|year|quarter))\b",
+    # a year (not a reference's "(2025)"), a month, or a date
+    "date": rf"((?<!\()\b(19|20)\d{{2}}\b(?!\))|\b{_MONTH}\b"
+    rf"|\b\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}\b)",
+    # a number that counts something ("vier gemeenten", "454 algoritmes"): not a section
+    # number ("2.3"), a footnote marker or a product's number ("Microsoft 365")
+    "count": rf"((?<![.,\d])\b\d+(?![.,]?\d)(?!\])\s+(?-i:[a-zà-ÿ])"
+    rf"|\b{_NUMBER_WORD}\s+(?-i:[a-zà-ÿ]))",
 }
 STATES = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in _STATES.items()}
-_CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][\w&.-]*[A-Za-z0-9])")
+_CAPITALISED = re.compile(r"\b([A-Z][\w&.-]*[A-Za-z0-9])")
+MIN_SHARED = 0.25  # of the question's rarer words, in the sentence that states the thing
 
 
 def asked_for(question: str) -> str | None:
@@ -99,7 +112,10 @@ def states(
     if kind == "name":
         asked = {word.lower() for word in re.findall(r"\w+", question)}
         return any(
-            (low := name.lower()) not in asked and low not in _NOT_NAMES and low not in common
+            (low := name.lower()) not in asked
+            and low not in _NOT_NAMES
+            and low not in common
+            and low.split("-")[-1] not in common  # "AI-systeem" is a common word too
             for name in _CAPITALISED.findall(sentence)
         )
     return bool(STATES[kind].search(sentence))
@@ -136,14 +152,17 @@ class Verdict:
 class AnswerabilityJudge:
     """Decides from the passages' scored sentences whether they answer the question."""
 
-    def __init__(self, min_score: float, min_coverage: float, best_sentences: int = 4) -> None:
+    def __init__(
+        self, min_score: float, min_coverage: float, typed: bool = True, best_sentences: int = 4
+    ) -> None:
         self._min_score = min_score
         self._min_coverage = min_coverage
+        self._typed = typed
         self._best_sentences = best_sentences
 
     def run(self, question: str, passages: list[Passage]) -> Verdict:
         evidence = self.evidence(question, passages)
-        typed_miss = evidence.asked_for is not None and not evidence.stated
+        typed_miss = self._typed and evidence.asked_for is not None and not evidence.stated
         weak = evidence.best_score < self._min_score or evidence.best_coverage < self._min_coverage
         return Verdict(answerable=not typed_miss and not weak, evidence=evidence)
 
@@ -157,7 +176,8 @@ class AnswerabilityJudge:
         best = list(zip(sentences, coverages, strict=True))[: self._best_sentences]
         common = lower_case_words([p.text for p in passages]) if kind == "name" else frozenset()
         stated = kind is not None and any(
-            coverage > 0 and states(s.text, kind, question, common) for s, coverage in best
+            coverage >= MIN_SHARED and states(s.text, kind, question, common)
+            for s, coverage in best
         )
         return Evidence(
             asked_for=kind,

@@ -32,9 +32,13 @@ class GenerationGate:
         return self._waiting
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
-        """Hold the model; raises ``ModelBusy`` when the queue is full or the wait too long."""
+    def hold(self, wait: bool = True) -> Iterator[None]:
+        """Hold the model; raises ``ModelBusy`` when the queue is full or the wait too long,
+        or, with ``wait=False``, when the model is busy at all (for a step that can do
+        without it, such as translating a search query)."""
         if not self._lock.acquire(blocking=False):
+            if not wait:
+                raise ModelBusy("busy", retry_after_s=5)
             with self._guard:
                 if self._waiting >= self._max_waiting:
                     raise ModelBusy("queue_full", retry_after_s=30)

@@ -12,23 +12,34 @@ from __future__ import annotations
 
 import re
 
-_ASKING_WORD = (
-    r"(wat|welke?|hoe|waarom|wie|wanneer|waar|hoeveel|moet|moeten|kan|kunnen|mag|mogen|is|"
-    r"zijn|wordt|worden|zegt|zeggen|staat|geldt|what|which|how|why|who|when|where|does|do|"
+_QUESTION_WORD = (
+    r"(?:wat|welke?|hoe|waarom|wie|wanneer|waar|hoeveel|what|which|how|why|who|when|where)"
+)
+_VERB = (
+    r"(?:moet|moeten|kan|kunnen|mag|mogen|is|zijn|wordt|worden|zegt|zeggen|staat|geldt|does|do|"
     r"is|are|should|can|must)"
 )
-# ", en wat ..." / "; hoe ..." / " and how ...": a second question joined to the first
-_JOINED = re.compile(rf"\b(?:en|and|maar|but)\s+(?={_ASKING_WORD}\b)", re.I)
-_SENTENCE = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
+# "... en wat ..." / "... and how ...", or after a comma "..., en is dat ...": a second
+# question joined to the first ("de burgemeester en zijn wethouders" joins none)
+_JOINED = re.compile(
+    rf"\b(?:en|and|maar|but)\s+(?={_QUESTION_WORD}\b)|(?<=,)\s*(?:en|and|maar|but)\s+(?={_VERB}\b)",
+    re.I,
+)
+# a sentence ends before a capital, but not after an abbreviation ("bijv. ChatGPT")
+_SENTENCE = re.compile(
+    r"(?<!\bbijv\.)(?<!\bbv\.)(?<!\bo\.a\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)"
+    r"(?<=[.?!])\s+(?=[A-Z])"
+)
 # "volgens de VNG", "volgens het TNO-rapport", "according to the guide": who says it, not
 # what is asked; the embedding of a question with "volgens de VNG" moves toward passages
 # about the VNG itself ("De VNG vindt dat ...") and away from the answer
 _ATTRIBUTION = re.compile(
     r"\b(volgens|according to|in de ogen van)\s+(?:(?:de|het|the)\s+)?"
-    r"([A-Z][\w-]*|([\w-]+\s+)?[\w-]*(rapport|paper|gids|architectuur|document|documenten"
+    r"([A-Z][\w-]*(\s+[A-Z][\w-]*)*|([\w-]+\s+)?[\w-]*(rapport|paper|gids|architectuur|document|documenten"
     r"|report|guide))"
     r"(\s+(en|and)\s+([A-Z][\w-]*))?",
 )
+_SPACE_BEFORE_MARK = re.compile(r" ([?.!,;])")
 MIN_PART_WORDS = 3
 MAX_PARTS = 3
 
@@ -43,7 +54,7 @@ def question_parts(question: str) -> list[str]:
 
 def without_attribution(question: str) -> str:
     """The question without "volgens de VNG" and the like."""
-    return " ".join(_ATTRIBUTION.sub("", question).split())
+    return _SPACE_BEFORE_MARK.sub(r"\1", " ".join(_ATTRIBUTION.sub("", question).split()))
 
 
 def _compound_parts(question: str) -> list[str]:
