@@ -517,7 +517,8 @@ class AnswerService:
         deadline = time.perf_counter() + self._settings.generation_timeout_s
         verdict = self._answerable(asked, draft.passages)
         draft.answerability = verdict.record() if verdict else {}
-        if verdict is not None and not verdict.answerable:
+        refuses = verdict is not None and not verdict.answerable
+        if refuses and self._settings.answerability_check:
             draft.refusal_reason = "not_in_documents"
             draft.related = self._related(draft.passages)
             return
@@ -589,11 +590,9 @@ class AnswerService:
 
     def _answerable(self, asked: QueryPlan, passages: list[Passage]) -> Verdict | None:
         """Whether the passages state what is asked: of the whole question, or of one of
-        its parts (the answer then says what the documents hold of it). None when the
-        check is off, or when a question in another language could not be put into the
-        documents' Dutch: it cannot be judged against them then."""
-        if not self._settings.answerability_check:
-            return None
+        its parts (the answer then says what the documents hold of it); recorded with the
+        answer also when the check is off. None when a question in another language
+        could not be put into the documents' Dutch: it cannot be judged against them."""
         if asked.language != "nl" and asked.judged == asked.question:
             return None
         verdicts = [
