@@ -84,10 +84,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("--max-false-refusals", type=float, default=0.05)
+    parser.add_argument(
+        "--rejudge", action="store_true", help="Compute the signals again with the current code."
+    )
     args = parser.parse_args()
     lines = args.results.read_text(encoding="utf-8").splitlines()
     split = load_split()
     records = decisions([json.loads(line) for line in lines if line.strip()])
+    if args.rejudge:
+        records = rejudge(records)
     dev = [r for r in records if split.get(r["id"]) == "dev"]
     test = [r for r in records if split.get(r["id"]) == "test"]
     chosen, on_dev = fit(dev, args.max_false_refusals)
@@ -99,6 +104,38 @@ def main() -> int:
         )
     )
     return 0
+
+
+def rejudge(records: list[dict]) -> list[dict]:
+    """The records with their answerability signals computed again by the current code,
+    from the same searches (``searched_as`` and the parts), without the model: for trying
+    a change to the decision on dev in seconds instead of an evaluation run."""
+    from assistant.generation.answer_service import PROMPT_OVERHEAD_TOKENS
+    from assistant.generation.answerability import AnswerabilityJudge
+    from assistant.generation.context import select_passages
+    from assistant.retrieval.question_parts import question_parts
+    from assistant.services import build_services
+    from assistant.settings import Settings
+
+    settings = Settings()
+    services = build_services(settings)
+    judge = AnswerabilityJudge(0.0, 0.0)
+    budget = settings.llm_context_tokens - settings.llm_max_answer_tokens - PROMPT_OVERHEAD_TOKENS
+    for record in records:
+        answer = record["answer"]
+        if answer["refused"] or not answer.get("answerability"):
+            continue
+        question = record.get("standalone_question") or record["question"]
+        parts = question_parts(question)
+        hits = services.search.search(record["searched_as"], settings.answer_passages, parts=parts)
+        ranked = services.answers._evidence.rank(record["searched_as"], hits)
+        passages = select_passages(
+            ranked, budget, lambda text: len(text) // 3, settings.answer_context_chars
+        )
+        verdicts = [judge.run(q, passages) for q in dict.fromkeys([question, *parts])]
+        chosen = next((v for v in verdicts if v.answerable), verdicts[0])
+        answer["answerability"] = chosen.record()
+    return records
 
 
 if __name__ == "__main__":

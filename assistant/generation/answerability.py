@@ -29,10 +29,11 @@ from assistant.generation.sentences import content_terms
 _ASKS = (
     (
         "amount",
-        r"\b(wat kost(en)?|hoeveel (kost|kosten|geld|budget|euro)|welke? (bedrag|budget|prijs|"
+        r"\b(wat kost(en)?|hoeveel (kost|kosten|geld|budget|euro)|welke? \w*(bedrag|budget|prijs|"
         r"tarief|subsidie)|hoe ?(hoog|duur) (is|zijn|was|wordt) (de|het)( \w+)? (kosten|prijs|"
         r"budget|boete|bedrag|subsidie)|wat (zijn|is) de (kosten|prijs)|how much (does|do|is|are|"
-        r"money|will)|what does .{1,40} cost|what (is|are) the (price|costs?|budget|fine))\b",
+        r"money|will)|what does .{1,40} cost|"
+        r"what (is|are) the (\w+ )?(price|costs?|budget|fine))\b",
     ),
     ("percentage", r"\b(welk percentage|hoeveel procent|what percentage|how many percent)\b"),
     (
@@ -48,7 +49,10 @@ _ASKS = (
         r"welke datum|op welke (datum|dag)|welk jaar|wanneer (is|was|werd|wordt|trad|treedt) "
         r".{0,60}(in werking|gepubliceerd|verschenen|vastgesteld|gestart|begonnen)|what date|"
         r"when (did|was|were|will|does|do) .{0,60}(enter into force|come into force|take effect"
-        r"|published|start|begin|apply)|"
+        r"|published|start|begin|apply|available|ready|released|finished|completed)|"
+        r"wanneer (verschijnt|verschijnen|start|starten|begint|beginnen|eindigt|komt|komen)\b|"
+        r"wanneer (wordt|worden|is|zijn|was|werd) .{0,100}(afgerond|opgeleverd|klaar|beschikbaar|"
+        r"gepubliceerd|ingevoerd|gelanceerd)|"
         r"which year|in what year|by when|since when)\b",
     ),
     ("count", r"\b(hoeveel|how many) (?!aandacht|tijd|ruimte|moeite|effort|attention)\w+"),
@@ -59,6 +63,7 @@ _ASKS = (
     ),
 )
 ASKS = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS)
+
 
 _NUMBER_WORD = (
     r"(één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|"

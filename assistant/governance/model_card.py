@@ -213,10 +213,19 @@ def _embeddings(settings: Settings) -> dict[str, Any]:
 
 
 def _reranker(settings: Settings) -> dict[str, Any]:
+    if settings.reranker_model is None and settings.sentence_rerank:
+        return {
+            "enabled": True,
+            "kind": "sentences",
+            "candidates": settings.reranker_candidates,
+            "note": "candidates reordered by their best sentence (embedding model, no reranker "
+            "model; WEGWIJZER_SENTENCE_RERANK)",
+        }
     if settings.reranker_model is None:
         return {"enabled": False, "note": "reranking is off (WEGWIJZER_RERANKER_MODEL unset)"}
     return {
         "enabled": True,
+        "kind": "cross-encoder",
         "candidates": settings.reranker_candidates,
         "local_model": _local_model(settings.reranker_model, settings),
     }
@@ -433,7 +442,9 @@ def model_card_markdown(card: dict) -> str:
     ]
     if "local_model" in emb:
         lines.append(f"- embedding model files: {_local_line(emb['local_model'])}")
-    if rerank["enabled"]:
+    if rerank.get("kind") == "sentences":
+        lines.append(f"- reranker: {rerank['note']}, {rerank['candidates']} candidates")
+    elif rerank["enabled"]:
         lines.append(
             f"- reranker: {_local_line(rerank['local_model'])}, {rerank['candidates']} candidates"
         )
