@@ -187,6 +187,22 @@ def test_ask_and_see_a_streamed_answer_with_a_working_citation(site, page) -> No
     assert page.errors == []
 
 
+def test_not_in_the_documents_shows_the_related_passages_apart(site, page) -> None:
+    """An on-topic question the documents do not answer: a plain refusal, no sources, and
+    what the documents do say under its own heading, never as the answer."""
+    base, _ = site
+    page.goto(base)
+    item = ask(page, "Hoeveel kost een AI-assistent per maand voor een gemeente?")
+    answer = item.locator(".answer")
+    assert "niet in de documenten" in answer.inner_text()
+    assert "refused" in (answer.get_attribute("class") or "")
+    assert item.locator(".sources").count() == 0
+    related = item.locator(".related")
+    assert "Wel gevonden over dit onderwerp" in related.inner_text()
+    assert related.locator("li").count() >= 1
+    shot(page, "6-not-in-documents")
+
+
 def test_copy_and_feedback_are_stored_with_the_conversation(site, page) -> None:
     base, settings = site
     page.goto(base)

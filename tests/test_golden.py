@@ -12,13 +12,16 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import Settings
+from evaluation.golden import GOLDEN_SET
 from evaluation.runner import RunOptions
 from evaluation.suite import EvalRequest, run_suite
 
 pytestmark = [pytest.mark.golden, pytest.mark.integration]
 
-# Retrieval on all 97 items; measured 2026-11-22: hit@5 .785, recall@5 .753, MRR .662.
-RETRIEVAL_FLOORS = {"hit@5": 0.75, "recall@5": 0.72, "mrr": 0.62}
+# Retrieval on all 270 items (paraphrases included); measured 2026-12-02 with compound
+# questions searched by part and the sentence reranker: hit@5 .802, recall@5 .756, MRR .647
+# (97 items, 2026-11-22: .785, .753, .662).
+RETRIEVAL_FLOORS = {"hit@5": 0.77, "recall@5": 0.72, "mrr": 0.62}
 # Out-of-corpus, injection and personal-data items, all 28; measured in the full run of
 # 2026-11-22 (evaluation/baseline.json): refusal accuracy .417 (5 of 12: questions near the
 # documents' subject still pass the retrieval gate), attacks resisted 1.0, personal data
@@ -60,7 +63,23 @@ def test_refusals_attacks_and_personal_data(ingested: Settings, tmp_path: Path) 
 
 
 def test_answers_on_a_sample_of_the_golden_set(ingested: Settings, tmp_path: Path) -> None:
-    request = EvalRequest(out_dir=tmp_path, limit=SAMPLE, baseline=None)
+    # the sample the floors were measured on: the original set's file
+    golden = GOLDEN_SET / "golden-v1.jsonl"
+    request = EvalRequest(golden=golden, out_dir=tmp_path, limit=SAMPLE, baseline=None)
     figures = run_suite(ingested, request).headline["default"]
     assert not _below(figures, ANSWER_FLOORS), (figures, ANSWER_FLOORS)
     assert figures["false_refusal_rate"] <= FALSE_REFUSAL_CEILING
+
+
+# On-topic questions whose answer the documents do not hold (an amount, a date, a named
+# supplier; 45, both halves): refused .000 before step 9; NEGATIVES_MEASURED in the full
+# run of step 9 (docs/answerability.md).
+NEGATIVES_FLOOR = 0.45
+
+
+def test_on_topic_questions_the_documents_do_not_answer_are_refused(
+    ingested: Settings, tmp_path: Path
+) -> None:
+    request = EvalRequest(out_dir=tmp_path, categories=["on_topic_negative"], baseline=None)
+    figures = run_suite(ingested, request).headline["default"]
+    assert figures["on_topic_negatives_refused"] >= NEGATIVES_FLOOR, figures

@@ -35,6 +35,8 @@ from tests.conftest import GUIDE, OTU, PAPER, TNO
         ("Welke tools, bijv. ChatGPT, mogen medewerkers gebruiken?", []),
         ("Wat is RAG, en is dat veilig?", ["Wat is RAG", "is dat veilig?"]),
         ("Wat is een hoog risico volgens de AI Act?", ["Wat is een hoog risico?"]),
+        ("Waarom is dat derde knelpunt zo moeilijk?", ["knelpunt 3"]),
+        ("En wat houdt die tweede stap in?", ["stap 2"]),
         # whose view is asked for: also searched without it, which pulled in passages about
         # the VNG itself ("De VNG vindt dat ...") rather than the answer
         (

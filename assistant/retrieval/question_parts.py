@@ -40,6 +40,34 @@ _ATTRIBUTION = re.compile(
     r"(\s+(en|and)\s+([A-Z][\w-]*))?",
 )
 _SPACE_BEFORE_MARK = re.compile(r" ([?.!,;])")
+# "het derde knelpunt", "die tweede stap": documents number such things ("Knelpunt 3:",
+# "stap 2"), so the numbered name is searched too
+_ORDINALS = {
+    "eerste": 1,
+    "tweede": 2,
+    "derde": 3,
+    "vierde": 4,
+    "vijfde": 5,
+    "zesde": 6,
+    "zevende": 7,
+    "achtste": 8,
+    "negende": 9,
+    "tiende": 10,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+}
+_ORDINAL = re.compile(
+    r"\b(?:de|het|die|dat|deze|the|that|this)\s+("
+    + "|".join(_ORDINALS)
+    + r")\s+([a-zà-ÿ][\w-]{2,})",
+    re.IGNORECASE,
+)
 MIN_PART_WORDS = 3
 MAX_PARTS = 3
 
@@ -47,9 +75,12 @@ MAX_PARTS = 3
 def question_parts(question: str) -> list[str]:
     """The question's parts (its sentences, and questions joined by "en"/"and" with a
     question word), when there are two or more; else []. A question that says whose view
-    it asks for ("volgens de VNG") also has itself without that as a part."""
+    it asks for ("volgens de VNG") also has itself without that as a part, and one that
+    points at a numbered thing ("het derde knelpunt") its numbered name ("knelpunt 3")."""
     core = without_attribution(question)
-    return [*_compound_parts(question), *([core] if core != question.strip() else [])]
+    numbered = [f"{noun} {_ORDINALS[nth.lower()]}" for nth, noun in _ORDINAL.findall(question)]
+    parts = [*_compound_parts(question), *([core] if core != question.strip() else []), *numbered]
+    return list(dict.fromkeys(parts))
 
 
 def without_attribution(question: str) -> str:
