@@ -72,14 +72,16 @@ def test_answers_on_a_sample_of_the_golden_set(ingested: Settings, tmp_path: Pat
 
 
 # On-topic questions whose answer the documents do not hold (an amount, a date, a named
-# supplier; 45, both halves): refused .000 before step 9; NEGATIVES_MEASURED in the full
-# run of step 9 (docs/answerability.md).
-NEGATIVES_FLOOR = 0.45
+# supplier), the dev half's 23: refused .000 before step 9, .696 in its full run of 24010fe
+# (docs/answerability.md).
+NEGATIVES_FLOOR = 0.6
 
 
 def test_on_topic_questions_the_documents_do_not_answer_are_refused(
     ingested: Settings, tmp_path: Path
 ) -> None:
-    request = EvalRequest(out_dir=tmp_path, categories=["on_topic_negative"], baseline=None)
+    request = EvalRequest(
+        out_dir=tmp_path, categories=["on_topic_negative"], half="dev", baseline=None
+    )
     figures = run_suite(ingested, request).headline["default"]
     assert figures["on_topic_negatives_refused"] >= NEGATIVES_FLOOR, figures
