@@ -567,19 +567,7 @@ class AnswerService:
             checked = without_restatements(question, checked)
         if model_refused or not any(s.supported for s in checked):
             # retrieval was confident: quote the passages rather than refuse or guess
-            evidence = extractive_answer(draft.passages, self._settings.answer_quote_sentences)
-            if evidence and not quotes_fit:
-                translation = self._translator.quotes(
-                    evidence,
-                    self._prompts.text(language, "language_name"),
-                    self._completer(draft.side_calls, chat),
-                    in_time=lambda: time.perf_counter() < deadline,
-                )
-                evidence, draft.translated = translation.sentences, translation.translated
-            if evidence:
-                draft.sentences, draft.fallback = evidence, "extractive"
-            else:
-                draft.refusal_reason = "model_found_nothing"
+            self._quote(asked, chat, draft, deadline)
         else:
             draft.sentences = checked
             limit = self._settings.answer_evidence_sentences if quotes_fit else 0
