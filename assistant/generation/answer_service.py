@@ -380,8 +380,10 @@ class AnswerService:
         version in front)."""
         language = detect_language(query)
         plan = QueryPlan(query, without_placeholders(query), query, language, language)
-        # never waits for the model: while it answers, a search goes without the Dutch
-        plan = self._in_documents_language(plan, _ModelUse(), wait=False)
+        # never waits for the model, nor loads it: while it answers, or before its first
+        # answer, a search goes without the Dutch
+        if self._llm.loaded():
+            plan = self._in_documents_language(plan, _ModelUse(), wait=False)
         return _with_parts(plan)
 
     # --- steps ---------------------------------------------------------------

@@ -48,6 +48,11 @@ class LLMProvider:
         """The name of the model that would answer now, without loading it."""
         return self._settings.ollama_model if self._uses_ollama() else EMBEDDED_MODEL_NAME
 
+    def loaded(self) -> bool:
+        """True once a model has been made: a step that can do without it (translating a
+        search query) does not load one, which takes seconds."""
+        return self._embedded is not None or self._ollama is not None
+
     def current(self) -> ChatModel:
         """The model to use for the next answer; ``LLMUnavailable`` when there is none."""
         backend = self._settings.llm_backend
