@@ -62,6 +62,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Bring the search index in line with the corpus folder (incremental)."""
+    from assistant.retrieval.sentence_vectors import SentenceVectors, sentence_vector_store
     from ingest.embeddings import create_embeddings
     from ingest.pipeline import add_to_corpus, run_ingest
     from ingest.store import ChunkStore
@@ -81,12 +82,14 @@ def ingest(
         def on_progress(name: str, done: int, total: int) -> None:
             progress.update(task, description=name, completed=done - 1, total=total)
 
+        embeddings = create_embeddings(settings)
         report = run_ingest(
             settings,
-            create_embeddings(settings),
+            embeddings,
             store=store,
             rebuild=rebuild,
             progress=on_progress,
+            sentence_vectors=SentenceVectors(embeddings, sentence_vector_store(settings)),
         )
     report.problems = {**problems, **report.problems}
     for name, reason in sorted(report.problems.items()):

@@ -17,6 +17,7 @@ from assistant.governance.recorder import Recorder
 from assistant.llm.provider import LLMProvider
 from assistant.retrieval.library import Library
 from assistant.retrieval.rerank import CrossEncoderReranker, Reranker, SentenceReranker
+from assistant.retrieval.sentence_vectors import SentenceVectors, sentence_vector_store
 from assistant.security.api_keys import KeyStore
 from assistant.security.known_attacks import KnownAttacks
 from assistant.security.rate_limits import AnswersInFlight, RateLimits
@@ -49,7 +50,8 @@ def build_services(settings: Settings) -> Services:
     """Create the store client, embedding model, reranker (if set) and search service."""
     store = ChunkStore(settings)
     embeddings = create_embeddings(settings)
-    evidence = EvidenceRanker(embeddings)
+    vectors = SentenceVectors(embeddings, sentence_vector_store(settings))
+    evidence = EvidenceRanker(embeddings, vectors=vectors)
     reranker: Reranker | None = None
     if settings.reranker_model is not None:
         reranker = CrossEncoderReranker(settings.reranker_model, settings.torch_threads)

@@ -206,6 +206,11 @@ class Settings(BaseSettings):
     conversations_file: Path | None = Field(
         None, description="SQLite file of conversations; default <data_dir>/conversations.sqlite."
     )
+    sentence_vectors_file: Path | None = Field(
+        None,
+        description="SQLite cache of the passages' sentence vectors, filled by ingest; "
+        "default <data_dir>/sentence-vectors.sqlite.",
+    )
     conversation_store: Literal["sqlite", "redis"] = Field(
         "sqlite",
         description="sqlite: one server; redis: conversations, feedback and the answer "
@@ -395,6 +400,10 @@ class Settings(BaseSettings):
     @property
     def conversations_path(self) -> Path:
         return self.conversations_file or self.data_dir / "conversations.sqlite"
+
+    @property
+    def sentence_vectors_path(self) -> Path:
+        return self.sentence_vectors_file or self.data_dir / "sentence-vectors.sqlite"
 
     @property
     def api_keys_path(self) -> Path:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.generation.sentences import source_sentences
+from assistant.retrieval.sentence_vectors import SentenceVectors
 from assistant.security.injection import screen
 from assistant.settings import Settings
 from ingest.catalog import discover, with_derived_title
@@ -42,6 +44,7 @@ class IngestReport:
     problems: dict[str, str] = field(default_factory=dict)
     flagged: dict[str, list[str]] = field(default_factory=dict)  # chunk id -> signals
     chunks_embedded: int = 0
+    sentences_embedded: int = 0
     total_chunks: int = 0
     documents: int = 0
     seconds: float = 0.0
@@ -91,8 +94,10 @@ def run_ingest(
     store: ChunkStore | None = None,
     rebuild: bool = False,
     progress: ProgressCallback | None = None,
+    sentence_vectors: SentenceVectors | None = None,
 ) -> IngestReport:
-    """Bring the index in line with ``settings.corpus_dir``."""
+    """Bring the index in line with ``settings.corpus_dir``; with ``sentence_vectors``,
+    also embed the new chunks' sentences into its store, so that questions need not."""
     started = time.perf_counter()
     store = store or ChunkStore(settings)
     report = IngestReport()
@@ -159,6 +164,10 @@ def run_ingest(
                 if chunk.injection_score >= settings.injection_threshold
             }
             store.add_windows(generation, windows, vectors[len(chunks) :])
+            if sentence_vectors is not None:
+                report.sentences_embedded += sentence_vectors.fill(
+                    [text for chunk in chunks for text in source_sentences(chunk.text)]
+                )
             report.chunks_embedded += len(chunks)
             new_docs[source.meta.id] = _document_state(source, len(chunks))
             (report.updated if source.meta.id in old_docs else report.added).append(source.meta.id)

