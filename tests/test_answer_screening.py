@@ -5,6 +5,7 @@ obeying them; a planted document is flagged at ingest and kept away from the mod
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,10 +144,11 @@ def test_planted_instructions_never_reach_the_answer(
 
 def test_full_model_queue_and_spent_quota_get_429(ingested: Settings, tmp_path: Path) -> None:
     """No waiting room (queue size 0) and a quota of one token a day: while one answer
-    is generating, another caller's question is turned away; after it, the first
-    caller's quota is spent (it was reserved when the answer started)."""
+    is generating (as /metrics reports), another caller's question is turned away; after
+    it, the first caller's quota is spent (it was reserved when the answer started)."""
     keys = KeyStore(tmp_path / "keys.sqlite")
     first_key, second_key = keys.create("eerste")[1], keys.create("tweede")[1]
+    scraper = keys.create("prometheus", role="metrics")[1]
     env = answering_server_env(
         ingested,
         WEGWIJZER_AUTH_MODE="keys",
@@ -158,6 +160,7 @@ def test_full_model_queue_and_spent_quota_get_429(ingested: Settings, tmp_path: 
     )
     process, base = start_server(env)
     try:
+        assert _model_queue(base, scraper) == (0, 0)
         with httpx.stream(
             "POST",
             f"{base}/api/chat",
@@ -165,20 +168,33 @@ def test_full_model_queue_and_spent_quota_get_429(ingested: Settings, tmp_path: 
             headers=_bearer(first_key),
             timeout=300,
         ) as first:
-            lines = first.iter_lines()
-            for line in lines:
-                if line.startswith("event: token"):
-                    break
+            deadline = time.monotonic() + 120
+            while _model_queue(base, scraper)[0] == 0:
+                assert time.monotonic() < deadline, "the first answer never held the model"
+                time.sleep(0.1)
             busy = chat(base, "Wat is een DPIA?", second_key)
-            for _ in lines:  # let the first answer finish
-                pass
+            events = [line for line in first.iter_lines() if line.startswith("event: ")]
         spent = chat(base, "Wat is een algoritmeregister?", first_key)
     finally:
         stop(process)
+    assert "event: done" in events
     assert busy.status_code == 429 and "druk" in busy.json()["detail"]
     assert int(busy.headers["retry-after"]) > 0
     assert spent.status_code == 429 and "dagtegoed" in spent.json()["detail"]
     assert int(spent.headers["retry-after"]) > 3600
+
+
+def _model_queue(base: str, metrics_key: str) -> tuple[int, int]:
+    """(generating, waiting) as the server's /metrics reports them."""
+    text = httpx.get(f"{base}/metrics", headers=_bearer(metrics_key), timeout=30).text
+    values = dict(
+        line.split()
+        for line in text.splitlines()
+        if line.startswith(("wegwijzer_llm_generating ", "wegwijzer_llm_waiting "))
+    )
+    return int(float(values["wegwijzer_llm_generating"])), int(
+        float(values["wegwijzer_llm_waiting"])
+    )
 
 
 def _bearer(key: str) -> dict[str, str]:

@@ -232,6 +232,11 @@ class AnswerService:
         assert isinstance(result, AnswerResult)
         return result
 
+    @property
+    def gate(self) -> GenerationGate:
+        """The queue in front of the model (for its metrics)."""
+        return self._gate
+
     def stream(
         self,
         message: str,

@@ -99,6 +99,16 @@ class Metrics:
             ["backend"],
             registry=r,
         )
+        self.llm_generating = Gauge(
+            "wegwijzer_llm_generating",
+            "1 while the language model is in use (an answer or a short side call), else 0.",
+            registry=r,
+        )
+        self.llm_waiting = Gauge(
+            "wegwijzer_llm_waiting",
+            "Questions waiting for the language model (at most llm_queue_size).",
+            registry=r,
+        )
         self.alerts_active = Gauge(
             "wegwijzer_alerts_active",
             "1 while an alert's threshold is exceeded, else 0.",

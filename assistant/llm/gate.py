@@ -29,7 +29,13 @@ class GenerationGate:
 
     @property
     def waiting(self) -> int:
+        """How many questions wait for the model."""
         return self._waiting
+
+    @property
+    def busy(self) -> bool:
+        """Whether the model is generating (or making a side call) right now."""
+        return self._lock.locked()
 
     @contextmanager
     def hold(self, wait: bool = True) -> Iterator[None]:

@@ -16,9 +16,12 @@ router = APIRouter(tags=["admin"])
 @router.get("/metrics", response_class=Response)
 async def metrics(services: ServicesDep, reader: MetricsReaderDep) -> Response:
     """Requests, latencies, tokens, cache hits, refusals, detections, feedback, LLM
-    availability and active alerts."""
+    availability and queue, and active alerts."""
     status = await run_in_threadpool(services.llm.status)
     await run_in_threadpool(services.alerts.check)  # judged fresh at every scrape
     metrics = services.recorder.metrics
     metrics.llm_available.labels(str(status["active"])).set(1 if status["available"] else 0)
+    gate = services.answers.gate
+    metrics.llm_generating.set(1 if gate.busy else 0)
+    metrics.llm_waiting.set(gate.waiting)
     return Response(metrics.exposition(), media_type=CONTENT_TYPE)
