@@ -138,6 +138,7 @@ def run_ingest(
 
     if previous is not None and compatible and not prepared and not report.removed:
         store.remove_stale_generations(keep=previous.collection)
+        _fill_sentence_vectors(report, store, previous, sentence_vectors)
         return _finish(report, previous, started)
 
     generation = store.create_generation()
@@ -164,10 +165,6 @@ def run_ingest(
                 if chunk.injection_score >= settings.injection_threshold
             }
             store.add_windows(generation, windows, vectors[len(chunks) :])
-            if sentence_vectors is not None:
-                report.sentences_embedded += sentence_vectors.fill(
-                    [text for chunk in chunks for text in source_sentences(chunk.text)]
-                )
             report.chunks_embedded += len(chunks)
             new_docs[source.meta.id] = _document_state(source, len(chunks))
             (report.updated if source.meta.id in old_docs else report.added).append(source.meta.id)
@@ -184,7 +181,24 @@ def run_ingest(
         raise
     report.changed = True
     store.remove_stale_generations(keep=generation.name)
+    _fill_sentence_vectors(report, store, state, sentence_vectors)
     return _finish(report, state, started)
+
+
+def _fill_sentence_vectors(
+    report: IngestReport,
+    store: ChunkStore,
+    state: IndexState,
+    sentence_vectors: SentenceVectors | None,
+) -> None:
+    """Embed the sentences of the active index that the store lacks: the new chunks',
+    or all of them after the store was removed or the embedding model changed."""
+    if sentence_vectors is None:
+        return
+    chunks = store.iter_chunks(store.collection(state.collection))
+    report.sentences_embedded = sentence_vectors.fill(
+        text for chunk in chunks for text in source_sentences(chunk.text)
+    )
 
 
 def _same_meta(old: DocumentState, source: SourceFile) -> bool:

@@ -59,7 +59,13 @@ def test_ingest_fills_the_store_and_a_new_process_embeds_nothing_again(
     assert np.allclose(vectors[:2], direct, atol=1e-5)
 
     again = run_ingest(settings, embeddings, sentence_vectors=on_disk(settings, filling))
-    assert again.sentences_embedded == 0
+    assert again.sentences_embedded == 0 and not again.changed
+
+    # the cache removed (or made by another version): an ingest with nothing new refills it
+    settings.sentence_vectors_path.unlink()
+    refill = CountingEmbeddings(embeddings)
+    third = run_ingest(settings, embeddings, sentence_vectors=on_disk(settings, refill))
+    assert not third.changed and third.sentences_embedded == refill.embedded == len(set(sentences))
 
 
 def test_a_text_no_chunk_held_is_embedded_once_and_kept(

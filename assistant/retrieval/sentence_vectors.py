@@ -16,7 +16,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -60,14 +60,19 @@ class SentenceVectors:
         self._remember(known)
         return np.vstack([known[t] for t in texts])
 
-    def fill(self, texts: Sequence[str]) -> int:
-        """Embed into the store what it does not hold yet (for ingest); how many were
-        embedded."""
+    def fill(self, texts: Iterable[str], batch: int = 1000) -> int:
+        """Embed into the store what it does not hold yet (for ingest), ``batch`` texts
+        at a time; how many were embedded."""
         unique = list(dict.fromkeys(texts))
-        missing = [t for t in unique if t not in self._stored(unique)]
-        if missing:
-            self._keep(self._embedded(missing))
-        return len(missing)
+        embedded = 0
+        for start in range(0, len(unique), batch):
+            part = unique[start : start + batch]
+            held = self._stored(part)
+            missing = [t for t in part if t not in held]
+            if missing:
+                self._keep(self._embedded(missing))
+                embedded += len(missing)
+        return embedded
 
     def _remembered(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         with self._lock:
