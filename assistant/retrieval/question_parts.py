@@ -42,7 +42,7 @@ _ATTRIBUTION = re.compile(
 _SPACE_BEFORE_MARK = re.compile(r" ([?.!,;])")
 # "het derde knelpunt", "die tweede stap": documents number such things ("Knelpunt 3:",
 # "stap 2"), so the numbered name is searched too
-_ORDINALS = {
+ORDINALS = {
     "eerste": 1,
     "tweede": 2,
     "derde": 3,
@@ -64,7 +64,7 @@ _ORDINALS = {
 }
 _ORDINAL = re.compile(
     r"\b(?:de|het|die|dat|deze|the|that|this)\s+("
-    + "|".join(_ORDINALS)
+    + "|".join(ORDINALS)
     + r")\s+([a-zà-ÿ][\w-]{2,})",
     re.IGNORECASE,
 )
@@ -78,7 +78,7 @@ def question_parts(question: str) -> list[str]:
     it asks for ("volgens de VNG") also has itself without that as a part, and one that
     points at a numbered thing ("het derde knelpunt") its numbered name ("knelpunt 3")."""
     core = without_attribution(question)
-    numbered = [f"{noun} {_ORDINALS[nth.lower()]}" for nth, noun in _ORDINAL.findall(question)]
+    numbered = [f"{noun} {ORDINALS[nth.lower()]}" for nth, noun in _ORDINAL.findall(question)]
     parts = [*_compound_parts(question), *([core] if core != question.strip() else []), *numbered]
     return list(dict.fromkeys(parts))
 
