@@ -3,14 +3,20 @@ lists of the passages the earlier question found."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from assistant.conversations import open_conversation_store
 from assistant.generation.list_reference import (
+    joined,
     list_reference,
     list_runs,
     referenced_item,
     with_item,
 )
+from assistant.services import build_services
+from assistant.settings import Settings
 
 STEPS = (
     "Stappenplan: van idee tot livegang\n"
@@ -62,6 +68,22 @@ def test_list_runs_need_two_items_and_drop_their_markers() -> None:
 SHORT = "Twee punten:\n- een\n- twee"
 
 
+def test_labelled_paragraphs_are_a_list_of_their_labels() -> None:
+    text = (
+        "Onderwerpen voor AI inkoopprocessen\n"
+        "Data: Een succesvol AI project begint bij data.\nData vormt een voorwaarde.\n\n"
+        "Model: AI modellen zijn een belangrijk onderwerp.\n\n"
+        "Applicatie of dienst: Gemeentes kunnen ook applicaties inkopen."
+    )
+    assert list_runs(text) == [["Data", "Model", "Applicatie of dienst"]]
+
+
+def test_neighbouring_chunks_are_joined_without_their_overlap() -> None:
+    first = "Stappen:\n- een\n- twee"
+    second = "- twee\n- drie"  # the chunk overlap repeats "- twee"
+    assert list_runs(joined([first, second])) == [["een", "twee", "drie"]]
+
+
 @pytest.mark.parametrize(
     ("question", "item"),
     [
@@ -94,3 +116,28 @@ def test_the_item_is_written_after_the_words_that_point() -> None:
     assert with_item(question, reference, "Voer een DPIA uit") == (
         "Kun je die derde stap (Voer een DPIA uit) wat uitgebreider toelichten?"
     )
+
+
+@pytest.mark.integration
+def test_a_follow_up_is_searched_and_answered_with_the_item_it_points_at(
+    ingested: Settings, tmp_path: Path
+) -> None:
+    """The real index; quote mode, so that no model is needed to show the effect: the
+    follow-up's own words ("die derde stap") find nothing of the third step, the item
+    written in from the earlier question's passages does."""
+    settings = ingested.model_copy(
+        update={
+            "answer_mode": "quote",
+            "answer_cache": False,
+            "conversations_file": tmp_path / "c.sqlite",
+        }
+    )
+    services = build_services(settings)
+    store = open_conversation_store(settings)
+    conversation = store.create("local", [settings.default_collection])
+    earlier = "Welke stappen doorloop je volgens de praktijkgids van idee tot livegang?"
+    store.add_exchange(conversation, earlier, earlier, "Er zijn acht stappen.", {})
+    result = services.answers.answer("Kun je die derde stap toelichten?", conversation)
+    assert "(Voer een risicoanalyse (DPIA) uit" in result.standalone_question
+    assert "risicoanalyse" in result.search_query
+    assert any("risicoanalyse" in c["text"] for c in result.citations)

@@ -46,6 +46,12 @@ from assistant.generation.extractive import (
     without_restatements,
 )
 from assistant.generation.language import detect_language
+from assistant.generation.list_reference import (
+    joined,
+    list_reference,
+    referenced_item,
+    with_item,
+)
 from assistant.generation.prompts import PromptSet, load_prompts
 from assistant.generation.sentences import question_key, word_stems
 from assistant.generation.structured import (
@@ -71,7 +77,7 @@ from assistant.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
-ANSWER_CODE_VERSION = 11  # raise when a code change changes answers: cached ones are not replayed
+ANSWER_CODE_VERSION = 12  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
     r"^\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
@@ -263,7 +269,9 @@ class AnswerService:
         if screened.is_attack_only:
             standalone = ""
         elif history:
-            standalone = self._standalone(question, history, draft.side_calls)
+            standalone = self._pointed_into_list(question, history, scope) or self._standalone(
+                question, history, draft.side_calls
+            )
         else:
             standalone = question
         # the small model's rewrite often loses what "daarbij" pointed at: retrieval and
@@ -461,6 +469,31 @@ class AnswerService:
             )
             for turn in turns
         ]
+
+    def _pointed_into_list(
+        self, question: str, history: list[Turn], scope: list[str]
+    ) -> str | None:
+        """A follow-up that points into a list ("die derde stap") with the item it means
+        written in, from the passages the previous question finds (``list_reference``);
+        None when it points at no list item."""
+        reference = list_reference(question)
+        if reference is None:
+            return None
+        earlier = self._search.retrieve(
+            history[-1].question, self._settings.answer_passages, collections=scope
+        )
+        item = referenced_item(reference, [self._with_neighbours(hit) for hit in earlier.hits])
+        return with_item(question, reference, item) if item else None
+
+    def _with_neighbours(self, hit: SearchHit) -> str:
+        """The chunk with the chunks before and after it in its section: a list is often
+        cut by a chunk boundary, and its items' places count from its start."""
+        passages = self._search.document_passages(hit.doc_id, hit.collection or None)
+        at = next((i for i, p in enumerate(passages) if p.chunk_id == hit.chunk_id), None)
+        if at is None:
+            return hit.text
+        around = passages[max(at - 1, 0) : at + 2]
+        return joined([p.text for p in around if p.section == hit.section])
 
     def _standalone(self, question: str, history: list[Turn], side_calls: _ModelUse) -> str:
         """Rewrite a follow-up into a question that retrieval understands on its own;

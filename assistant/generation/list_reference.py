@@ -12,7 +12,7 @@ risicoanalyse (DPIA) uit) toelichten?" is searched and answered like any questio
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from assistant.generation.sentences import LIST_ITEM
@@ -62,19 +62,43 @@ def list_reference(question: str) -> ListReference | None:
     return ListReference(match.group(0), _POSITIONS[match.group(1).lower()])
 
 
+# "Data: Een succesvol AI project begint bij data." a labelled paragraph: a short label
+# (one to four words, capitalised) and a colon, then its text
+_LABEL = re.compile(r"^([A-Z][\w'’&/-]*(?: [\w'’&/-]+){0,3}):\s+\S")
+MAX_LINES_BETWEEN_LABELS = 6
+
+
 def list_runs(text: str) -> list[list[str]]:
-    """Every run of two or more consecutive list items ("- ...", "1. ...") in ``text``,
-    the markers removed."""
+    """Every list of two or more items in ``text``: consecutive list items ("- ...",
+    "1. ...", their markers removed), and labelled paragraphs ("Data: ...", "Model: ...",
+    their labels), which may have a few lines of their own between them."""
+    return _runs(text, _bulleted, 0) + _runs(text, _labelled, MAX_LINES_BETWEEN_LABELS)
+
+
+def _bulleted(line: str) -> str | None:
+    return LIST_ITEM.sub("", line, count=1).strip() if LIST_ITEM.match(line) else None
+
+
+def _labelled(line: str) -> str | None:
+    match = _LABEL.match(line)
+    return match.group(1) if match else None
+
+
+def _runs(text: str, item: Callable[[str], str | None], max_between: int) -> list[list[str]]:
     runs: list[list[str]] = []
     current: list[str] = []
-    for line in [*text.splitlines(), ""]:
-        line = line.strip()
-        if LIST_ITEM.match(line):
-            current.append(LIST_ITEM.sub("", line, count=1).strip())
+    between = 0
+    for line in [*text.splitlines(), *[""] * (max_between + 1)]:
+        found = item(line.strip())
+        if found is not None:
+            current.append(found)
+            between = 0
             continue
-        if len(current) >= MIN_LIST_ITEMS:
-            runs.append(current)
-        current = []
+        between += 1
+        if between > max_between:
+            if len(current) >= MIN_LIST_ITEMS:
+                runs.append(current)
+            current = []
     return runs
 
 
@@ -87,6 +111,19 @@ def referenced_item(reference: ListReference, passages: Sequence[str]) -> str | 
             if item:
                 return item[:MAX_ITEM_CHARS].rstrip()
     return None
+
+
+def joined(texts: Sequence[str]) -> str:
+    """Neighbouring chunks as one text, the lines their overlap repeats left out."""
+    seen: set[str] = set()
+    lines = []
+    for line in "\n".join(texts).splitlines():
+        key = line.strip()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def with_item(question: str, reference: ListReference, item: str) -> str:
