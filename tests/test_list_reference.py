@@ -103,6 +103,17 @@ def test_the_item_comes_from_the_first_list_long_enough(question: str, item: str
     assert found is not None and found.startswith(item)
 
 
+def test_a_list_of_sources_is_not_what_a_follow_up_points_at() -> None:
+    sources = (
+        "Bronnen\n- ISO/IEC (2022). ISO/IEC 27001:2022 Information security.\n"
+        "- VNG (2024). Trendanalyse AI en algoritmen.\n- TNO (2024). Monitor."
+    )
+    reference = list_reference("Wat houdt die tweede richting in?")
+    assert reference is not None
+    assert referenced_item(reference, [sources]) is None
+    assert referenced_item(reference, [sources, STEPS]) is not None
+
+
 def test_a_list_too_short_for_the_place_gives_nothing() -> None:
     reference = list_reference("Wat is het tiende punt?")
     assert reference is not None

@@ -37,6 +37,9 @@ _REFERENCE = re.compile(
     re.IGNORECASE,
 )
 MIN_LIST_ITEMS = 2
+# "ISO/IEC (2022). ISO/IEC 27001:2022 ...": an entry of a list of sources, which names
+# where something is written; no one asks what "the second" of those means
+_SOURCE_ENTRY = re.compile(r"\((?:19|20)\d\d[a-z]?\)[.,]")
 MAX_ITEM_CHARS = 200
 
 
@@ -107,6 +110,8 @@ def referenced_item(reference: ListReference, passages: Sequence[str]) -> str | 
     first), shortened to its first ``MAX_ITEM_CHARS`` characters."""
     for text in passages:
         for items in list_runs(text):
+            if sum(bool(_SOURCE_ENTRY.search(i)) for i in items) * 2 > len(items):
+                continue
             item = reference.item_of(items)
             if item:
                 return item[:MAX_ITEM_CHARS].rstrip()
