@@ -18,23 +18,10 @@ import json
 from pathlib import Path
 
 from evaluation.splits import load_split
-from evaluation.summary import grounded_refusal_f1
+from evaluation.summary import decided, grounded_refusal_f1
 
 SCORES = [round(0.70 + 0.01 * i, 2) for i in range(41)]  # best evidence sentence
 COVERAGES = [round(0.05 * i, 2) for i in range(15)]  # the question's rarer words held
-
-
-def decisions(records: list[dict]) -> list[dict]:
-    """The records with a right answer to give or to withhold."""
-    kept = []
-    for record in records:
-        answer = record.get("answer")
-        if not answer or not (record.get("expect_refusal") or record.get("answerable")):
-            continue
-        if record["category"] in ("injection", "personal_data"):
-            continue
-        kept.append(record)
-    return kept
 
 
 def refused(record: dict, min_score: float, min_coverage: float, typed: bool) -> bool:
@@ -90,7 +77,7 @@ def main() -> int:
     args = parser.parse_args()
     lines = args.results.read_text(encoding="utf-8").splitlines()
     split = load_split()
-    records = decisions([json.loads(line) for line in lines if line.strip()])
+    records = decided([json.loads(line) for line in lines if line.strip()])
     if args.rejudge:
         records = rejudge(records)
     dev = [r for r in records if split.get(r["id"]) == "dev"]
