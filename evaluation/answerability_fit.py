@@ -96,32 +96,30 @@ def main() -> int:
 def rejudge(records: list[dict]) -> list[dict]:
     """The records with their answerability signals computed again by the current code,
     from the same searches (``searched_as`` and the parts), without the model: for trying
-    a change to the decision on dev in seconds instead of an evaluation run."""
-    from assistant.generation.answer_service import PROMPT_OVERHEAD_TOKENS
-    from assistant.generation.answerability import AnswerabilityJudge
-    from assistant.generation.context import select_passages
+    a change to the decision on dev in seconds instead of an evaluation run. The judge's
+    thresholds are the settings' (``WEGWIJZER_ANSWERABILITY_*``); tokens are estimated
+    as characters / 3 instead of counted by the model."""
+    from assistant.generation.answer_service import QueryPlan
     from assistant.retrieval.question_parts import question_parts
     from assistant.services import build_services
     from assistant.settings import Settings
 
     settings = Settings()
     services = build_services(settings)
-    judge = AnswerabilityJudge(0.0, 0.0)
-    budget = settings.llm_context_tokens - settings.llm_max_answer_tokens - PROMPT_OVERHEAD_TOKENS
     for record in records:
         answer = record["answer"]
         if answer["refused"] or not answer.get("answerability"):
             continue
         question = record.get("standalone_question") or record["question"]
-        parts = question_parts(question)
-        hits = services.search.search(record["searched_as"], settings.answer_passages, parts=parts)
-        ranked = services.answers._evidence.rank(record["searched_as"], hits)
-        passages = select_passages(
-            ranked, budget, lambda text: len(text) // 3, settings.answer_context_chars
+        parts = tuple(record.get("search_parts") or question_parts(question))
+        plan = QueryPlan(question, record["searched_as"], question, "nl", "nl", parts)
+        hits = services.search.search(plan.search_query, settings.answer_passages, parts=parts)
+        passages = services.answers.passages_to_read(
+            plan.search_query, hits, lambda text: len(text) // 3
         )
-        verdicts = [judge.run(q, passages) for q in dict.fromkeys([question, *parts])]
-        chosen = next((v for v in verdicts if v.answerable), verdicts[0])
-        answer["answerability"] = chosen.record()
+        verdict = services.answers.answerability(plan, passages)
+        if verdict is not None:
+            answer["answerability"] = verdict.record()
     return records
 
 

@@ -164,6 +164,7 @@ def run_item(
         searched_as, parts = plan.search_query, list(plan.parts)
     record["standalone_question"] = standalone
     record["searched_as"] = searched_as
+    record["search_parts"] = list(parts)
     state = services.search.state()
     record["corpus_version"] = state.corpus_version if state else None
 

@@ -543,19 +543,9 @@ class AnswerService:
         if not hits:
             draft.refusal_reason = "retrieval_not_confident"
             return
-        budget = (
-            self._settings.llm_context_tokens
-            - self._settings.llm_max_answer_tokens
-            - PROMPT_OVERHEAD_TOKENS
-        )
-        draft.passages = select_passages(
-            self._evidence.rank(search_query, hits),
-            budget_tokens=budget,
-            count_tokens=chat.count_tokens,
-            max_chars=self._settings.answer_context_chars,
-        )
+        draft.passages = self.passages_to_read(search_query, hits, chat.count_tokens)
         deadline = time.perf_counter() + self._settings.generation_timeout_s
-        verdict = self._answerable(asked, draft.passages)
+        verdict = self.answerability(asked, draft.passages)
         draft.answerability = verdict.record() if verdict else {}
         refuses = verdict is not None and not verdict.answerable
         if refuses and self._settings.answerability_check:
@@ -616,7 +606,24 @@ class AnswerService:
                 draft.sentences = checked + extra
                 draft.fallback = "extractive-supplement"
 
-    def _answerable(self, asked: QueryPlan, passages: list[Passage]) -> Verdict | None:
+    def passages_to_read(
+        self, search_query: str, hits: list[SearchHit], count_tokens: Callable[[str], int]
+    ) -> list[Passage]:
+        """The hits as the model reads them: their sentences scored against the query,
+        the best passages within the prompt's token budget."""
+        budget = (
+            self._settings.llm_context_tokens
+            - self._settings.llm_max_answer_tokens
+            - PROMPT_OVERHEAD_TOKENS
+        )
+        return select_passages(
+            self._evidence.rank(search_query, hits),
+            budget_tokens=budget,
+            count_tokens=count_tokens,
+            max_chars=self._settings.answer_context_chars,
+        )
+
+    def answerability(self, asked: QueryPlan, passages: list[Passage]) -> Verdict | None:
         """Whether the passages state what is asked: of the whole question, or of one of
         its parts (the answer then says what the documents hold of it); recorded with the
         answer also when the check is off. None when a question in another language
