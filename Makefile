@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export WEGWIJZER_DATA_DIR ?= data
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+LLAMA_CMAKE_ARGS ?= $(shell deploy/build/llama-cmake-args.sh)
 
 .PHONY: setup browser-deps service-deps index run test lint bench eval clean
 
@@ -15,10 +15,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --upgrade pip
 	# the CPU build of torch first, or pip pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	# llama-cpp-python compiles from source (about 12 min on 2 cores), for any x86-64 CPU
-	# with AVX2, as deploy/offline does: a native build uses AMX where the CPU has it, and
-	# segfaults in a VM that does not enable AMX for its guests. Not from pip's wheel
-	# cache, which ignores CMAKE_ARGS and may hold a native build.
+	# llama-cpp-python compiles from source (about 12 min on 2 cores) for this CPU, without
+	# AMX where the CPU reports it but faults on it (deploy/build/llama-cmake-args.sh);
+	# not from pip's wheel cache, which ignores CMAKE_ARGS
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir \
 	  $$(grep -i '^llama[-_]cpp[-_]python==' requirements.lock)
 	$(BIN)/pip install --quiet -r requirements.lock

@@ -1455,7 +1455,7 @@ def test_kustomize_build_wires_every_secret_reference(tmp_path: Path) -> None:
 
 
 def test_offline_scripts_are_valid_shell() -> None:
-    scripts = [OFFLINE / "download.sh", OFFLINE / "install.sh", ENTRYPOINT]
+    scripts = [OFFLINE / "download.sh", OFFLINE / "install.sh", ENTRYPOINT, LLAMA_ARGS]
     for script in scripts:
         assert os.access(script, os.X_OK), script
         assert subprocess.run(["bash", "-n", str(script)]).returncode == 0, script
@@ -1464,6 +1464,40 @@ def test_offline_scripts_are_valid_shell() -> None:
         pytest.skip("shellcheck not installed (bash -n passed)")
     result = subprocess.run([shellcheck, *map(str, scripts)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+LLAMA_ARGS = REPO / "deploy" / "build" / "llama-cmake-args.sh"
+# the build options the script may name, and the /proc/cpuinfo flags each needs
+_NEEDS = {
+    "-DGGML_AVX512=ON": {"avx512f", "avx512bw", "avx512dq", "avx512vl"},
+    "-DGGML_AVX512_VNNI=ON": {"avx512_vnni"},
+    "-DGGML_AVX512_VBMI=ON": {"avx512vbmi"},
+    "-DGGML_AVX512_BF16=ON": {"avx512_bf16"},
+    "-DGGML_AVX_VNNI=ON": {"avx_vnni"},
+}
+
+
+def test_llama_build_is_native_or_names_only_instructions_this_cpu_has() -> None:
+    """The Makefile's CMAKE_ARGS for llama-cpp-python on this machine: empty (a native
+    build), or a build without AMX that names no instruction the CPU lacks."""
+    args = subprocess.run(
+        [str(LLAMA_ARGS)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    flags = set(
+        next(
+            (
+                line.split(":", 1)[1].split()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("flags")
+            ),
+            [],
+        )
+    )
+    if not args:
+        return  # native: every model test runs on it
+    assert "amx_tile" in flags and args[0] == "-DGGML_NATIVE=OFF", args
+    assert all(arg in _NEEDS and _NEEDS[arg] <= flags for arg in args[1:]), args
+    assert "AMX" not in " ".join(args)
 
 
 def test_offline_download_gets_every_wheel_the_install_needs() -> None:
