@@ -14,6 +14,7 @@ from assistant.generation.structured import DraftSentence
 from assistant.retrieval.hits import SearchHit
 from ingest.embeddings import create_embeddings
 from tests.conftest import make_settings
+from tests.support.embeddings import CountingEmbeddings
 
 pytestmark = pytest.mark.integration
 
@@ -30,20 +31,6 @@ AGENTS = (
     "Expert\n"
     "Zelf-lerende agents die beter worden."
 )
-
-
-class CountingEmbeddings:
-    """The real embedding model, counting the texts it embeds."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.embedded = inner, 0
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.embedded += len(texts)
-        return self.inner.embed_documents(texts)
 
 
 def test_the_answering_sentence_is_chosen_and_quoted_whole(tmp_path: Path) -> None:

