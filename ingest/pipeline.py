@@ -97,7 +97,8 @@ def run_ingest(
     sentence_vectors: SentenceVectors | None = None,
 ) -> IngestReport:
     """Bring the index in line with ``settings.corpus_dir``; with ``sentence_vectors``,
-    also embed the new chunks' sentences into its store, so that questions need not."""
+    also embed into its store the active index's sentences it lacks, so that questions
+    need not."""
     started = time.perf_counter()
     store = store or ChunkStore(settings)
     report = IngestReport()

@@ -482,18 +482,17 @@ class AnswerService:
         earlier = self._search.retrieve(
             history[-1].question, self._settings.answer_passages, collections=scope
         )
-        item = referenced_item(reference, [self._with_neighbours(hit) for hit in earlier.hits])
+        documents = {
+            (hit.doc_id, hit.collection): self._search.document_passages(
+                hit.doc_id, hit.collection or None
+            )
+            for hit in earlier.hits
+        }
+        texts = [
+            _with_neighbours(hit, documents[hit.doc_id, hit.collection]) for hit in earlier.hits
+        ]
+        item = referenced_item(reference, texts)
         return with_item(question, reference, item) if item else None
-
-    def _with_neighbours(self, hit: SearchHit) -> str:
-        """The chunk with the chunks before and after it in its section: a list is often
-        cut by a chunk boundary, and its items' places count from its start."""
-        passages = self._search.document_passages(hit.doc_id, hit.collection or None)
-        at = next((i for i, p in enumerate(passages) if p.chunk_id == hit.chunk_id), None)
-        if at is None:
-            return hit.text
-        around = passages[max(at - 1, 0) : at + 2]
-        return joined([p.text for p in around if p.section == hit.section])
 
     def _standalone(self, question: str, history: list[Turn], side_calls: _ModelUse) -> str:
         """Rewrite a follow-up into a question that retrieval understands on its own;
@@ -835,6 +834,17 @@ def usable_rewrite(rewritten: str, question: str, history: list[Turn]) -> str:
 def _with_parts(plan: QueryPlan) -> QueryPlan:
     """The plan with the parts of its question (in the documents' language)."""
     return replace(plan, parts=tuple(question_parts(without_placeholders(plan.judged))))
+
+
+def _with_neighbours(hit: SearchHit, document: list[SearchHit]) -> str:
+    """The chunk with the chunks before and after it in its section (``document``: its
+    document's chunks in reading order): a list is often cut by a chunk boundary, and its
+    items' places count from its start."""
+    at = next((i for i, p in enumerate(document) if p.chunk_id == hit.chunk_id), None)
+    if at is None:
+        return hit.text
+    around = document[max(at - 1, 0) : at + 2]
+    return joined([p.text for p in around if p.section == hit.section])
 
 
 def _with_topic(standalone: str, history: list[Turn]) -> str:
