@@ -206,6 +206,12 @@ class Settings(BaseSettings):
     conversations_file: Path | None = Field(
         None, description="SQLite file of conversations; default <data_dir>/conversations.sqlite."
     )
+    follow_up_list_reference: bool = Field(
+        False,
+        description="Write the list item a follow-up points at ('die derde stap') into it, "
+        "from the earlier question's passages. Off: on the golden test half it helped one "
+        "item and hurt another, and 5 of its 9 picks were the wrong item.",
+    )
     sentence_vectors_file: Path | None = Field(
         None,
         description="SQLite cache of the passages' sentence vectors, filled by ingest; "

@@ -139,6 +139,7 @@ def test_a_follow_up_is_searched_and_answered_with_the_item_it_points_at(
     settings = ingested.model_copy(
         update={
             "answer_mode": "quote",
+            "follow_up_list_reference": True,
             "answer_cache": False,
             "conversations_file": tmp_path / "c.sqlite",
         }

@@ -476,7 +476,7 @@ class AnswerService:
         """A follow-up that points into a list ("die derde stap") with the item it means
         written in, from the passages the previous question finds (``list_reference``);
         None when it points at no list item."""
-        reference = list_reference(question)
+        reference = list_reference(question) if self._settings.follow_up_list_reference else None
         if reference is None:
             return None
         earlier = self._search.retrieve(
