@@ -184,6 +184,7 @@ class _Draft:
     streamed: bool = False  # the answer's text went out as token events already
     related: list[dict] = field(default_factory=list)
     answerability: dict = field(default_factory=dict)
+    model: str | None = None  # the model that wrote, when one was loaded to write
 
 
 class AnswerService:
@@ -311,15 +312,8 @@ class AnswerService:
         elif not retrieval.hits or retrieval.top_similarity < self._min_similarity(searched_in):
             draft.refusal_reason = "retrieval_not_confident"
         else:
-            chat = self._llm.current()
-            model_name = chat.name
-            yield from self._generate(
-                plan,
-                retrieval.hits,
-                chat,
-                draft,
-                cancelled,
-            )
+            yield from self._generate(plan, retrieval.hits, draft, cancelled)
+            model_name = draft.model or model_name
         generation_ms = _ms(generation_started)
 
         if draft.refusal_reason:
@@ -533,16 +527,17 @@ class AnswerService:
         self,
         asked: QueryPlan,
         hits: list[SearchHit],
-        chat: ChatModel,
         draft: _Draft,
         cancelled: Callable[[], bool],
     ) -> Iterator[AnswerEvent]:
+        """The answer into ``draft``: a refusal or quotes need no model (nor its loading,
+        which takes seconds); the model is made only to write, or to translate quotes."""
         question, search_query, language = asked.question, asked.search_query, asked.language
         hits = self._without_planted_instructions(hits, draft)
         if not hits:
             draft.refusal_reason = "retrieval_not_confident"
             return
-        draft.passages = self.passages_to_read(search_query, hits, chat.count_tokens)
+        draft.passages = self.passages_to_read(search_query, hits, self._llm.count_tokens)
         deadline = time.perf_counter() + self._settings.generation_timeout_s
         verdict = self.answerability(asked, draft.passages)
         draft.answerability = verdict.record() if verdict else {}
@@ -552,8 +547,10 @@ class AnswerService:
             draft.related = self._related(draft.passages)
             return
         if self._settings.answer_mode == "quote":
-            self._quote(asked, chat, draft, deadline)
+            self._quote(asked, None, draft, deadline)
             return
+        chat = self._llm.current()
+        draft.model = chat.name
         messages = self._messages(question, language, draft.passages)
         draft.prompt_tokens = chat.count_tokens("\n".join(str(m.content) for m in messages))
         raw, shown = "", ""
@@ -635,7 +632,9 @@ class AnswerService:
         ]
         return next((v for v in verdicts if v.answerable), verdicts[0])
 
-    def _quote(self, asked: QueryPlan, chat: ChatModel, draft: _Draft, deadline: float) -> None:
+    def _quote(
+        self, asked: QueryPlan, chat: ChatModel | None, draft: _Draft, deadline: float
+    ) -> None:
         """The passages' best sentences as the answer, verbatim and cited; for a question
         in another language, translated where the translation keeps their meaning."""
         sentences = extractive_answer(draft.passages, self._settings.answer_quote_sentences)

@@ -28,7 +28,7 @@ class ChatModel:
         client = getattr(self.model, "client", None)
         if self.backend == "embedded" and client is not None:
             return len(client.tokenize(text.encode("utf-8"), add_bos=False))
-        return len(text) // 3 + 1
+        return estimated_tokens(text)
 
     def short_answer_kwargs(self, max_tokens: int) -> dict:
         """Call options for a short, deterministic reply (the follow-up rewrite)."""
@@ -41,6 +41,11 @@ class ChatModel:
         if self.backend == "ollama":
             return {"format": schema}
         return {"response_format": {"type": "json_object", "schema": schema}}
+
+
+def estimated_tokens(text: str) -> int:
+    """A token count without a tokenizer (Ollama's models): about three characters each."""
+    return len(text) // 3 + 1
 
 
 def ollama_available(settings: Settings, timeout: float = 1.5) -> bool:

@@ -10,9 +10,10 @@ from assistant.llm.factory import (
     LLMUnavailable,
     create_embedded_model,
     create_ollama_model,
+    estimated_tokens,
     ollama_available,
 )
-from assistant.llm.model_file import EMBEDDED_MODEL_NAME
+from assistant.llm.model_file import EMBEDDED_MODEL_NAME, ensure_model_file
 from assistant.settings import Settings
 
 AVAILABILITY_TTL_S = 10.0
@@ -27,6 +28,7 @@ class LLMProvider:
         self._embedded: ChatModel | None = None
         self._ollama: ChatModel | None = None
         self._ollama_up: tuple[float, bool] = (0.0, False)
+        self._tokenizer: object | None = None  # the embedded model's vocabulary alone
 
     def _ollama_is_up(self) -> bool:
         checked_at, up = self._ollama_up
@@ -52,6 +54,24 @@ class LLMProvider:
         """True once a model has been made: a step that can do without it (translating a
         search query) does not load one, which takes seconds."""
         return self._embedded is not None or self._ollama is not None
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for the model that would answer, without loading it: a
+        refusal or a Dutch quote answer needs the prompt budget, not the model. The
+        embedded model's count comes from its vocabulary alone (llama.cpp's
+        ``vocab_only``: the same tokens, in a fraction of a second instead of seconds)."""
+        if self._uses_ollama():
+            return estimated_tokens(text)
+        if self._embedded is not None:
+            return self._embedded.count_tokens(text)
+        with self._lock:
+            if self._tokenizer is None:
+                from llama_cpp import Llama
+
+                path = ensure_model_file(self._settings.models_dir)
+                self._tokenizer = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        tokenizer = self._tokenizer
+        return len(tokenizer.tokenize(text.encode("utf-8"), add_bos=False))  # type: ignore[attr-defined]
 
     def current(self) -> ChatModel:
         """The model to use for the next answer; ``LLMUnavailable`` when there is none."""
