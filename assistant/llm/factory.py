@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from langchain_core.language_models import BaseChatModel
 
 from assistant.llm.model_file import EMBEDDED_MODEL_NAME, ensure_model_file
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 
 class LLMUnavailable(RuntimeError):
@@ -27,7 +31,7 @@ class ChatModel:
         """Tokens of ``text``: exact for the embedded model, an estimate for Ollama."""
         client = getattr(self.model, "client", None)
         if self.backend == "embedded" and client is not None:
-            return len(client.tokenize(text.encode("utf-8"), add_bos=False))
+            return llama_tokens(client, text)
         return estimated_tokens(text)
 
     def short_answer_kwargs(self, max_tokens: int) -> dict:
@@ -41,6 +45,11 @@ class ChatModel:
         if self.backend == "ollama":
             return {"format": schema}
         return {"response_format": {"type": "json_object", "schema": schema}}
+
+
+def llama_tokens(vocabulary: Llama, text: str) -> int:
+    """Tokens of ``text`` by a llama.cpp model's vocabulary (without the start token)."""
+    return len(vocabulary.tokenize(text.encode("utf-8"), add_bos=False))
 
 
 def estimated_tokens(text: str) -> int:
@@ -99,3 +108,12 @@ def create_embedded_model(settings: Settings) -> ChatModel:
         verbose=False,
     )
     return ChatModel(model=model, backend="embedded", name=EMBEDDED_MODEL_NAME)
+
+
+def embedded_vocabulary(settings: Settings) -> Llama:
+    """The embedded model's vocabulary alone (llama.cpp ``vocab_only``): its token counts
+    in a fraction of a second, without loading its weights."""
+    from llama_cpp import Llama
+
+    path = ensure_model_file(settings.models_dir)
+    return Llama(model_path=str(path), vocab_only=True, verbose=False)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from assistant.llm.factory import (
     ChatModel,
     LLMUnavailable,
     create_embedded_model,
     create_ollama_model,
+    embedded_vocabulary,
     estimated_tokens,
+    llama_tokens,
     ollama_available,
 )
-from assistant.llm.model_file import EMBEDDED_MODEL_NAME, ensure_model_file
+from assistant.llm.model_file import EMBEDDED_MODEL_NAME
 from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 AVAILABILITY_TTL_S = 10.0
 
@@ -28,7 +34,7 @@ class LLMProvider:
         self._embedded: ChatModel | None = None
         self._ollama: ChatModel | None = None
         self._ollama_up: tuple[float, bool] = (0.0, False)
-        self._tokenizer: object | None = None  # the embedded model's vocabulary alone
+        self._vocabulary: Llama | None = None  # the embedded model's, without its weights
 
     def _ollama_is_up(self) -> bool:
         checked_at, up = self._ollama_up
@@ -58,20 +64,17 @@ class LLMProvider:
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` for the model that would answer, without loading it: a
         refusal or a Dutch quote answer needs the prompt budget, not the model. The
-        embedded model's count comes from its vocabulary alone (llama.cpp's
-        ``vocab_only``: the same tokens, in a fraction of a second instead of seconds)."""
+        embedded model's count comes from its vocabulary alone (``embedded_vocabulary``:
+        the same tokens, in a fraction of a second instead of seconds)."""
         if self._uses_ollama():
             return estimated_tokens(text)
         if self._embedded is not None:
             return self._embedded.count_tokens(text)
         with self._lock:
-            if self._tokenizer is None:
-                from llama_cpp import Llama
-
-                path = ensure_model_file(self._settings.models_dir)
-                self._tokenizer = Llama(model_path=str(path), vocab_only=True, verbose=False)
-        tokenizer = self._tokenizer
-        return len(tokenizer.tokenize(text.encode("utf-8"), add_bos=False))  # type: ignore[attr-defined]
+            if self._vocabulary is None:
+                self._vocabulary = embedded_vocabulary(self._settings)
+            vocabulary = self._vocabulary
+        return llama_tokens(vocabulary, text)
 
     def current(self) -> ChatModel:
         """The model to use for the next answer; ``LLMUnavailable`` when there is none."""
