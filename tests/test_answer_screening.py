@@ -154,6 +154,7 @@ def test_full_model_queue_and_spent_quota_get_429(ingested: Settings, tmp_path: 
         WEGWIJZER_AUTH_MODE="keys",
         WEGWIJZER_API_KEYS_FILE=str(tmp_path / "keys.sqlite"),
         WEGWIJZER_LLM_QUEUE_SIZE="0",
+        WEGWIJZER_ANSWER_MODE="write",  # the first answer must hold the model
         WEGWIJZER_TOKEN_QUOTA="1/day",
         WEGWIJZER_ANSWER_CACHE="false",
         WEGWIJZER_CONVERSATIONS_FILE=str(tmp_path / "c.sqlite"),
@@ -205,6 +206,7 @@ def test_generation_is_cut_off_at_the_timeout(ingested: Settings, tmp_path: Path
     settings = ingested.model_copy(
         update={
             "generation_timeout_s": 0.001,
+            "answer_mode": "write",
             "answer_cache": False,
             "llm_backend": "embedded",
             "model_dir": SHARED_MODEL_DIR,

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 LEAVER_QUESTION = "Wat is een DPIA en wanneer is die verplicht?"
 HOG_QUESTION = "Welke rollen kunnen betrokken zijn bij AI-projecten?"
 OTHER_QUESTION = "Welke drie componenten kan een gemeente inkopen bij AI?"
+STREAMED_QUESTION = "Wat doet het bouwblok Security in de referentiearchitectuur?"
 
 
 @dataclass
@@ -65,6 +66,7 @@ def site(ingested: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "audit_file": tmp / "audit.sqlite",
             "llm_backend": "embedded",
             "llm_threads": 2,
+            "answer_mode": "write",  # these attacks need the model generating
             "answers_in_flight_per_caller": 1,
             "llm_queue_size": 1,
             "rate_limit": "600/minute",
@@ -72,7 +74,7 @@ def site(ingested: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     )
     store = KeyStore(settings.api_keys_path)
     keys, ids = {}, {}
-    for name in ("poisoner", "bystander", "hog", "other", "leaver", "admin"):
+    for name in ("poisoner", "bystander", "hog", "other", "leaver", "streamer", "admin"):
         made, keys[name] = store.create(name, "admin" if name == "admin" else "user")
         ids[name] = made.id
     app = create_app(settings)
@@ -95,6 +97,32 @@ def test_a_follow_up_cannot_poison_the_cached_answer_of_a_question(site: Site) -
     assert not follow_up["refused"]
     asked_alone = site.chat("bystander", rewrite).json()
     assert asked_alone["cached"] is False
+
+
+def test_a_written_answer_streams_its_tokens_as_they_are_generated(site: Site) -> None:
+    kinds: list[str] = []
+    texts: list[str] = []
+    with httpx.stream(
+        "POST",
+        f"{site.base}/api/chat",
+        json={"message": STREAMED_QUESTION, "stream": True},
+        headers=_bearer(site.keys["streamer"]),
+        timeout=300,
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+                kinds.append(event)
+            elif line.startswith("data: ") and event == "token":
+                texts.append(json.loads(line[6:])["text"])
+            elif line.startswith("data: ") and event == "done":
+                done = json.loads(line[6:])
+    assert kinds[0] == "token" and kinds[-2:] == ["citations", "done"]
+    assert kinds.count("token") > 3, "tokens arrive while the answer is generated"
+    assert done["answer_mode"] == "write" and "".join(texts).strip()
 
 
 def test_a_closed_stream_is_audited_and_charged(site: Site) -> None:

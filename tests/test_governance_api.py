@@ -69,6 +69,7 @@ def server(ingested: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         WEGWIJZER_AUDIT_FILE=str(tmp / "audit.sqlite"),
         WEGWIJZER_ANSWER_CACHE="false",
         WEGWIJZER_ALERT_INJECTION_ATTEMPTS="1",
+        WEGWIJZER_ANSWER_MODE="write",  # the model's tokens are counted and audited
     )
     process, base = start_server(env)
     yield Server(base, user_key, user.id, admin_key, admin.id)
@@ -117,6 +118,7 @@ def test_an_answer_is_audited_with_what_explains_it_and_no_personal_data(server:
     assert details["corpus_version"] == health["corpus_version"]
     assert details["model"] == body["model"] and details["prompt_version"] == body["prompt_version"]
     assert details["usage"]["prompt_tokens"] > 0 and details["usage"]["completion_tokens"] > 0
+    assert details["answer_mode"] == "write" and details["fallback"] == body["fallback"]
     assert details["timings_ms"]["total"] >= details["timings_ms"]["generation"] > 0
     assert details["answer"] == body["answer"]
     verified = server.get("/api/admin/audit/verify", server.admin).json()

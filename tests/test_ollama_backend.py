@@ -29,7 +29,8 @@ def ollama() -> Iterator[StandinServer]:
 
 
 def settings_for(ingested: Settings, **overrides: object) -> Settings:
-    return ingested.model_copy(update={"answer_cache": False, **overrides})
+    """Written answers (the model's own text): the backend is what is tested."""
+    return ingested.model_copy(update={"answer_cache": False, "answer_mode": "write", **overrides})
 
 
 def test_answers_through_ollama(ingested: Settings, ollama: StandinServer) -> None:
@@ -85,3 +86,18 @@ def test_auto_falls_back_to_the_embedded_model(ingested: Settings) -> None:
     assert services.llm.current().backend == "embedded"
     result = services.answers.answer("Is een DPIA verplicht voor een AI-assistent?")
     assert not result.refused and result.citations
+
+
+def test_quoted_answers_go_on_while_ollama_is_down(ingested: Settings) -> None:
+    """The default quote mode needs no model for a Dutch question: with the configured
+    Ollama unreachable, it is still answered, from the passages, cited."""
+    settings = settings_for(
+        ingested,
+        answer_mode="quote",
+        llm_backend="ollama",
+        ollama_host=f"http://127.0.0.1:{free_port()}",
+    )
+    services = build_services(settings)
+    result = services.answers.answer("Is een DPIA verplicht voor een AI-assistent?")
+    assert not result.refused and result.citations and "[1]" in result.answer
+    assert result.fallback == "extractive" and result.usage["completion_tokens"] == 0

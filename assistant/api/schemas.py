@@ -154,7 +154,7 @@ class ChatResponse(BaseModel):
         description="With refusal_reason 'not_in_documents': the closest passages, about the "
         "subject but not an answer (shown as 'Wel gevonden over dit onderwerp').",
     )
-    answer_mode: str = Field("write", description="write or quote (WEGWIJZER_ANSWER_MODE).")
+    answer_mode: str = Field("quote", description="quote or write (WEGWIJZER_ANSWER_MODE).")
     answer_html: str = Field(
         "", description="The answer as safe HTML (escaped, no links), [n] as citation chips."
     )

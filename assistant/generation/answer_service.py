@@ -4,13 +4,17 @@
             ─► the caller's own conversation (history screened again)
             ─► standalone question (screened too) ─► cache? ─► retrieval (with the previous
                question, for a follow-up; with the model's Dutch version, for another
-               language; without placeholders) ─► confident?
+               language; without placeholders; part by part) ─► confident?
         no  ─► refusal, without asking the model
         yes ─► passages screened for planted instructions; their sentences scored
                against the question, the best within a character and token budget
-               ─► prompt ─► model (JSON sentences, streamed; bounded queue, timeout)
-               ─► citation check ─► prompt-leak check ─► [extractive fallback,
-                  translated into the question's language]
+               ─► do they state what is asked (answerability)?
+        no  ─► refusal "not in the documents", the closest sentences apart (``related``)
+        yes ─► quote (the default): the best sentences, verbatim and cited [translated
+               into the question's language]
+            or write: prompt ─► model (JSON sentences, streamed; bounded queue, timeout)
+               ─► citation check ─► prompt-leak check ─► [quotes, when nothing the model
+               wrote is supported]
                ─► answer (what was shown, when the client left halfway)
                ─► stored in the conversation (screened), cached
 
@@ -33,7 +37,7 @@ from assistant.generation.answerability import AnswerabilityJudge, Verdict
 from assistant.generation.citations import (
     CheckedSentence,
     Citation,
-    render_answer,
+    rendered_sentences,
     verify_citations,
 )
 from assistant.generation.context import Passage, select_passages
@@ -42,7 +46,6 @@ from assistant.generation.extractive import (
     best_quotes,
     drop_non_answers,
     extractive_answer,
-    missing_evidence,
     without_restatements,
 )
 from assistant.generation.language import detect_language
@@ -77,7 +80,7 @@ from assistant.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 450  # system prompt, worked example and question, measured
 CONDENSE_MAX_TOKENS = 80
 QUESTION_GROUP = 0  # passages are numbered from 1
-ANSWER_CODE_VERSION = 12  # raise when a code change changes answers: cached ones are not replayed
+ANSWER_CODE_VERSION = 13  # raise when a code change changes answers: cached ones are not replayed
 _OPEN_QUESTION = re.compile(
     r"^\W*(why|what|which|how|who|when|where|waarom|wat|welke?|hoe|wie|wanneer|waar)\b",
     re.IGNORECASE,
@@ -121,7 +124,7 @@ class AnswerResult:
     collections: list[str] = field(default_factory=list)
     # a refusal's closest passages: about the subject, not an answer (never citations)
     related: list[dict] = field(default_factory=list)
-    answer_mode: str = "write"
+    answer_mode: str = "quote"
     answerability: dict = field(default_factory=dict)  # the signals and the decision
 
     def to_dict(self) -> dict:
@@ -317,14 +320,14 @@ class AnswerService:
         generation_ms = _ms(generation_started)
 
         if draft.refusal_reason:
-            answer_text = self._refusal_text(
-                language, draft.refusal_reason, standalone, bool(draft.related)
-            )
+            pieces = [
+                self._refusal_text(language, draft.refusal_reason, standalone, bool(draft.related))
+            ]
             citations = []
         elif draft.shown_when_cancelled is not None:
-            answer_text, citations = draft.shown_when_cancelled, []
+            pieces, citations = [draft.shown_when_cancelled], []
         else:
-            answer_text, citations = render_answer(
+            pieces, citations = rendered_sentences(
                 draft.sentences, draft.passages, self._prompts.text(language, "unsupported_marker")
             )
             lead_key = "translated_quotes_lead" if draft.translated else "quotes_lead"
@@ -332,7 +335,8 @@ class AnswerService:
                 lead_key = lead_key.replace("quotes_lead", "quoted_lead")
             lead = self._prompts.text(language, lead_key)
             if draft.fallback == "extractive" and lead:
-                answer_text = f"{lead}\n{answer_text}"  # quotes of Dutch documents
+                pieces = [f"{lead}\n", *pieces]  # quotes of Dutch documents
+        answer_text = _joined_pieces(pieces)
         citation_dicts = [_citation_dict(c) for c in citations]
         result = AnswerResult(
             conversation_id=conversation_id,
@@ -377,7 +381,9 @@ class AnswerService:
         if use_cache and not (cancelled() or draft.timed_out):
             self._conversations.cache(key, result.to_dict())
         if draft.refusal_reason or not draft.streamed:
-            yield AnswerEvent("token", answer_text)
+            # quotes (and a refusal) go out a sentence at a time, as a written answer does
+            for delta in _deltas(pieces) or [""]:
+                yield AnswerEvent("token", delta)
         yield AnswerEvent("citations", citation_dicts)
         yield AnswerEvent("done", result)
 
@@ -596,11 +602,6 @@ class AnswerService:
             self._quote(asked, chat, draft, deadline)
         else:
             draft.sentences = checked
-            limit = self._settings.answer_evidence_sentences if quotes_fit else 0
-            extra = missing_evidence(draft.passages, checked, search_query, limit)
-            if extra:
-                draft.sentences = checked + extra
-                draft.fallback = "extractive-supplement"
 
     def passages_to_read(
         self, search_query: str, hits: list[SearchHit], count_tokens: Callable[[str], int]
@@ -740,7 +741,7 @@ class AnswerService:
         s = self._settings
         return (
             f"v{ANSWER_CODE_VERSION}"
-            f"p{s.answer_passages}x{s.answer_context_chars}e{s.answer_evidence_sentences}"
+            f"p{s.answer_passages}x{s.answer_context_chars}"
             f"q{s.answer_quote_sentences}"
             f"c{s.citation_support_threshold}x{s.citation_cross_language_threshold}"
             f"t{s.llm_max_answer_tokens}"
@@ -851,6 +852,19 @@ def _with_topic(standalone: str, history: list[Turn]) -> str:
     if not history or standalone.startswith(history[-1].question):
         return standalone
     return f"{history[-1].question} {standalone}"
+
+
+def _joined_pieces(pieces: list[str]) -> str:
+    """The answer text of its pieces: sentences joined by a space, a lead by its newline."""
+    return "".join(_deltas(pieces))
+
+
+def _deltas(pieces: list[str]) -> list[str]:
+    """The pieces as streamed text: a space before each sentence that follows another."""
+    return [
+        piece if i == 0 or pieces[i - 1].endswith("\n") else f" {piece}"
+        for i, piece in enumerate(pieces)
+    ]
 
 
 def _citation_dict(citation: Citation) -> dict:

@@ -96,6 +96,14 @@ def render_answer(
     sentences: list[CheckedSentence], passages: list[Passage], unsupported_marker: str
 ) -> tuple[str, list[Citation]]:
     """Answer text with [n] markers renumbered by first use, and the cited passages."""
+    parts, citations = rendered_sentences(sentences, passages, unsupported_marker)
+    return " ".join(parts), citations
+
+
+def rendered_sentences(
+    sentences: list[CheckedSentence], passages: list[Passage], unsupported_marker: str
+) -> tuple[list[str], list[Citation]]:
+    """Each sentence with its [n] markers (renumbered by first use), and the cited passages."""
     by_number = {p.n: p for p in passages}
     renumber: dict[int, int] = {}
     parts: list[str] = []
@@ -104,7 +112,7 @@ def render_answer(
         markers = "".join(f"[{n}]" for n in numbers) if numbers else unsupported_marker
         parts.append(_attach(sentence.text, markers))
     citations = [Citation(new, by_number[old]) for old, new in renumber.items()]
-    return " ".join(parts), citations
+    return parts, citations
 
 
 def _attach(text: str, markers: str) -> str:

@@ -65,7 +65,7 @@ def build_model_card(settings: Settings, *, latest_report: Path | None = None) -
         "answers": {
             "answer_passages": settings.answer_passages,
             "answer_context_chars": settings.answer_context_chars,
-            "answer_evidence_sentences": settings.answer_evidence_sentences,
+            "answer_mode": settings.answer_mode,
             "answer_quote_sentences": settings.answer_quote_sentences,
             "refusal_min_similarity": settings.refusal_min_similarity,
             "refusal_min_similarity_other_language": (

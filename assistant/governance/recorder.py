@@ -67,6 +67,7 @@ class Recorder:
                 "usage": result.usage,
                 "refusal_reason": result.refusal_reason,
                 "fallback": result.fallback,
+                "answer_mode": result.answer_mode,  # quoted from the documents, or written
                 "cached": result.cached,
                 "unsupported_sentences": result.unsupported_sentences,
                 "injection_attempt": injection_attempt,
