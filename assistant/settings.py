@@ -176,6 +176,11 @@ class Settings(BaseSettings):
         description="A quoted answer (and a written one the passages do not support) "
         "quotes this many of the passages' best sentences, cited.",
     )
+    answer_quote_per_document: bool = Field(
+        True,
+        description="Quote the best sentence of each document the passages come from "
+        "first, then the rest by score.",
+    )
     refusal_min_similarity: float = Field(
         0.84,
         ge=0.0,

@@ -139,6 +139,36 @@ def test_language_detection(text: str, language: str) -> None:
     assert detect_language(text) == language
 
 
+def test_quotes_cover_each_document_the_passages_come_from() -> None:
+    """A question about two documents: the second document's best sentence is quoted
+    even where the first document's sentences all score higher."""
+    question = "Wat zegt de gids over de DPIA en wat zegt het register over algoritmes?"
+
+    def from_document(n: int, doc: str, text: str) -> Passage:
+        hit = SearchHit(f"{doc}:{n}", doc, doc, "", None, n, text, 1.0)
+        [ranked] = LEXICAL.rank(question, [hit])
+        return Passage(n=n, hit=hit, text=text, sentences=ranked.sentences)
+
+    passages = [
+        from_document(
+            1,
+            "gids",
+            "Een DPIA is verplicht bij de gids voor persoonsgegevens. "
+            "De gids noemt de DPIA bij elk hoog risico. "
+            "Volgens de gids beschrijft een DPIA de risico's van de verwerking.",
+        ),
+        from_document(2, "register", "Het register is openbaar voor iedereen."),
+    ]
+    by_score = extractive_answer(passages, 3)
+    covering = extractive_answer(passages, 3, per_document=True)
+    assert {s.sources[0] for s in by_score} == {1}, "the premise: one document wins on score"
+    assert {s.sources[0] for s in covering} == {1, 2} and len(covering) == 3
+    one_document = [passages[0]]
+    assert extractive_answer(one_document, 3, per_document=True) == extractive_answer(
+        one_document, 3
+    )
+
+
 def test_extractive_answer_quotes_the_best_sentences_with_citations() -> None:
     question = "Wanneer is een DPIA verplicht?"
     passages = [passage(p.n, p.text, question=question) for p in PASSAGES]

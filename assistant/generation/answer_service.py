@@ -638,7 +638,11 @@ class AnswerService:
     ) -> None:
         """The passages' best sentences as the answer, verbatim and cited; for a question
         in another language, translated where the translation keeps their meaning."""
-        sentences = extractive_answer(draft.passages, self._settings.answer_quote_sentences)
+        sentences = extractive_answer(
+            draft.passages,
+            self._settings.answer_quote_sentences,
+            per_document=self._settings.answer_quote_per_document,
+        )
         if sentences and asked.language != "nl":
             translation = self._translator.quotes(
                 sentences,
@@ -742,7 +746,7 @@ class AnswerService:
         return (
             f"v{ANSWER_CODE_VERSION}"
             f"p{s.answer_passages}x{s.answer_context_chars}"
-            f"q{s.answer_quote_sentences}"
+            f"q{s.answer_quote_sentences}{s.answer_quote_per_document}"
             f"c{s.citation_support_threshold}x{s.citation_cross_language_threshold}"
             f"t{s.llm_max_answer_tokens}"
             f"m{s.answer_mode}r{s.answer_related}a{s.answerability_check}{s.answerability_typed}"

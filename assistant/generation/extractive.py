@@ -45,11 +45,27 @@ class Quote:
         return [CheckedSentence(text=part, sources=[self.n]) for part in self.parts]
 
 
-def extractive_answer(passages: list[Passage], max_sentences: int = 3) -> list[CheckedSentence]:
+def extractive_answer(
+    passages: list[Passage], max_sentences: int = 3, per_document: bool = False
+) -> list[CheckedSentence]:
     """The passages' best-scored sentences, in passage order, each citing its passage; a
-    list intro is quoted with its items ("Denk aan: projectleider; jurist")."""
-    chosen = in_reading_order(_distinct(ranked_quotes(passages), max_sentences))
+    list intro is quoted with its items ("Denk aan: projectleider; jurist"). With
+    ``per_document``, each document the passages come from gives its best sentence first
+    (the documents with the best sentences, when there are more than places)."""
+    ranked = ranked_quotes(passages)
+    if per_document:
+        ranked = _each_document_first(ranked, {p.n: p.hit.doc_id for p in passages})
+    chosen = in_reading_order(_distinct(ranked, max_sentences))
     return [sentence for quote in chosen for sentence in quote.checked()]
+
+
+def _each_document_first(quotes: list[Quote], document_of: dict[int, str]) -> list[Quote]:
+    """The quotes reordered: each document's best one first, then the rest by score."""
+    firsts: dict[str, Quote] = {}
+    for quote in quotes:
+        firsts.setdefault(document_of[quote.n], quote)
+    leaders = list(firsts.values())
+    return leaders + [quote for quote in quotes if quote not in leaders]
 
 
 def best_quotes(passages: list[Passage], limit: int) -> list[Quote]:
