@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pytest
 from assistant.generation.language import detect_language
 from assistant.settings import Settings
 from tests.conftest import DECK, GUIDE, OTU, PAPER, TNO
+from tests.support.sse import sse_events
 from tests.test_api import answering_server_env, start_server, stop
 
 pytestmark = pytest.mark.integration
@@ -237,7 +237,6 @@ def test_injection_does_not_change_the_behaviour(server: str, attack: str) -> No
 
 
 def test_streaming_delivers_tokens_before_done(server: str) -> None:
-    events: list[tuple[str, dict]] = []
     with httpx.stream(
         "POST",
         f"{server}/api/chat",
@@ -249,12 +248,7 @@ def test_streaming_delivers_tokens_before_done(server: str) -> None:
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        event = None
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event:
-                events.append((event, json.loads(line.split(":", 1)[1])))
+        events = list(sse_events(response))
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "token" and kinds[-2:] == ["citations", "done"]
     # a quoted answer (the default) arrives a sentence at a time, as it will be shown;

@@ -19,6 +19,7 @@ from assistant.security.api_keys import KeyStore
 from assistant.services import Services
 from assistant.settings import Settings
 from tests.support.inprocess import serving
+from tests.support.sse import sse_events
 
 pytestmark = pytest.mark.integration
 
@@ -100,8 +101,6 @@ def test_a_follow_up_cannot_poison_the_cached_answer_of_a_question(site: Site) -
 
 
 def test_a_written_answer_streams_its_tokens_as_they_are_generated(site: Site) -> None:
-    kinds: list[str] = []
-    texts: list[str] = []
     with httpx.stream(
         "POST",
         f"{site.base}/api/chat",
@@ -111,15 +110,10 @@ def test_a_written_answer_streams_its_tokens_as_they_are_generated(site: Site) -
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        event = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                event = line[7:]
-                kinds.append(event)
-            elif line.startswith("data: ") and event == "token":
-                texts.append(json.loads(line[6:])["text"])
-            elif line.startswith("data: ") and event == "done":
-                done = json.loads(line[6:])
+        events = list(sse_events(response))
+    kinds = [kind for kind, _ in events]
+    texts = [data["text"] for kind, data in events if kind == "token"]
+    done = events[-1][1]
     assert kinds[0] == "token" and kinds[-2:] == ["citations", "done"]
     assert kinds.count("token") > 3, "tokens arrive while the answer is generated"
     assert done["answer_mode"] == "write" and "".join(texts).strip()
@@ -139,12 +133,9 @@ def test_a_closed_stream_is_audited_and_charged(site: Site) -> None:
         timeout=300,
     ) as response:
         assert response.status_code == 200
-        event = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: ") and event == "token":
-                received = json.loads(line[6:])["text"]
+        for kind, data in sse_events(response):
+            if kind == "token":
+                received = data["text"]
                 break  # hang up after the first token
     assert received
     booked = _wait_for_answer(site, site.ids["leaver"])

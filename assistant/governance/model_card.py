@@ -67,6 +67,7 @@ def build_model_card(settings: Settings, *, latest_report: Path | None = None) -
             "answer_context_chars": settings.answer_context_chars,
             "answer_mode": settings.answer_mode,
             "answer_quote_sentences": settings.answer_quote_sentences,
+            "answer_quote_per_document": settings.answer_quote_per_document,
             "refusal_min_similarity": settings.refusal_min_similarity,
             "refusal_min_similarity_other_language": (
                 settings.refusal_min_similarity_other_language
